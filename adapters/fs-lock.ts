@@ -1,0 +1,150 @@
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { StoreError, messageOf } from '../src/errors.js';
+
+/** How a second opener behaves while another process holds the store. */
+export type LockMode = 'fail' | 'wait';
+
+interface Owner {
+  readonly pid: number;
+  readonly host: string;
+  /** The process's start time from /proc, so a recycled pid is not taken for the holder. */
+  readonly started: string | null;
+}
+
+const me: Owner = { pid: process.pid, host: hostname(), started: startTimeOf(process.pid) };
+
+/**
+ * A lock file beside the store: created with O_EXCL, holding the owner's pid, host and start
+ * time. A lock whose owner is dead (same host, no such process, or a different process under
+ * a recycled pid) is stale and taken over, under a second short-lived lock so two openers
+ * recovering it at once cannot both win.
+ */
+export class FileLock {
+  readonly #path: string;
+  #held = false;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Takes the lock; with 'wait', retries until `timeoutMs` has passed. */
+  async acquire(mode: LockMode, timeoutMs: number): Promise<void> {
+    if (this.#held) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const holder = this.#tryAcquire();
+      if (holder === null) {
+        this.#held = true;
+        return;
+      }
+      if (mode === 'fail' || Date.now() >= deadline) {
+        throw new StoreError(
+          'LOCKED',
+          `${this.#path} is held by process ${holder.pid} on ${holder.host}; one writer at a time` +
+            (mode === 'wait' ? ` (waited ${timeoutMs} ms)` : ''),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Releases the lock if held. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    try {
+      if (sameOwner(readOwner(this.#path), me)) unlinkSync(this.#path);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  }
+
+  /** Null when acquired; otherwise the live holder. */
+  #tryAcquire(): Owner | null {
+    if (createExclusive(this.#path, JSON.stringify(me))) return null;
+    const holder = readOwner(this.#path);
+    if (holder && isAlive(holder)) return holder;
+    // Stale (or unreadable and old): recover it under a second lock.
+    const recovery = `${this.#path}.recover`;
+    if (!createExclusive(recovery, JSON.stringify(me))) {
+      const recoverer = readOwner(recovery);
+      if (!recoverer || !isAlive(recoverer)) unlinkQuietly(recovery);
+      return holder ?? { pid: 0, host: 'unknown', started: null };
+    }
+    try {
+      const again = readOwner(this.#path);
+      if (again && isAlive(again)) return again;
+      if (!again && !isOld(this.#path)) return { pid: 0, host: 'unknown', started: null };
+      unlinkQuietly(this.#path);
+      return createExclusive(this.#path, JSON.stringify(me)) ? null : (readOwner(this.#path) ?? { pid: 0, host: 'unknown', started: null });
+    } finally {
+      unlinkQuietly(recovery);
+    }
+  }
+}
+
+function createExclusive(path: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new StoreError('IO', `cannot create lock file ${path}: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+function readOwner(path: string): Owner | null {
+  try {
+    const owner = JSON.parse(readFileSync(path, 'utf8')) as Owner;
+    return typeof owner.pid === 'number' && typeof owner.host === 'string' ? owner : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A lock file with no readable owner is taken as abandoned once it is a few seconds old. */
+function isOld(path: string): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > 5_000;
+  } catch {
+    return true;
+  }
+}
+
+function isAlive(owner: Owner): boolean {
+  if (owner.host !== me.host) return true; // cannot check another machine: assume alive
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  return owner.started === null || owner.started === startTimeOf(owner.pid);
+}
+
+function sameOwner(a: Owner | null, b: Owner): boolean {
+  return a !== null && a.pid === b.pid && a.host === b.host && a.started === b.started;
+}
+
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,242 @@
+import { close, fdatasync, fsync, ftruncate, open, write } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { StoreError, messageOf } from '../src/errors.js';
+import type { LoadedState, PersistenceAdapter } from '../src/persistence-adapter.js';
+import { FileLock, type LockMode } from './fs-lock.js';
+import { LOG_HEADER, frame, hasLogHeader, parseLog } from './log-frames.js';
+
+const openFd = promisify(open);
+const closeFd = promisify(close);
+const fsyncFd = promisify(fsync);
+const fdatasyncFd = promisify(fdatasync);
+const truncateFd = promisify(ftruncate);
+const writeFd = promisify(write) as (
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+) => Promise<{ bytesWritten: number }>;
+
+/** Options of `fsAdapter`. */
+export interface FsAdapterOptions {
+  /** When another process holds the store: 'fail' at once with LOCKED (default), or 'wait'. */
+  readonly lock?: LockMode;
+  /** How long 'wait' waits before LOCKED. Default 10 s. */
+  readonly lockTimeoutMs?: number;
+  /**
+   * A log damaged before its last record (acknowledged data hurt): 'error' refuses to open
+   * with CORRUPT (default); 'truncate' keeps the records before the damage, moves the damaged
+   * log aside as `<path>.aos-log.corrupt-<time>`, and warns.
+   */
+  readonly onCorruptLog?: 'error' | 'truncate';
+}
+
+/**
+ * Stores the database in a file (Node). The snapshot is a plain SQLite file at `path`, which
+ * the sqlite3 CLI opens after close(); the log of commit records is `<path>.aos-log` (a name
+ * native SQLite never takes for a journal); `<path>.aos-lock` keeps one writer at a time.
+ *
+ * @example
+ * const store = await openStore({ adapter: fsAdapter('./agent-ops.db') });
+ */
+export function fsAdapter(path: string, options: FsAdapterOptions = {}): PersistenceAdapter {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new StoreError('INVALID_INPUT', 'fsAdapter needs a file path');
+  }
+  return new FsAdapter(resolve(path), options);
+}
+
+class FsAdapter implements PersistenceAdapter {
+  readonly location: string;
+  readonly #logPath: string;
+  readonly #dir: string;
+  readonly #lock: FileLock;
+  readonly #options: FsAdapterOptions;
+  #logFd: number | null = null;
+  #logEnd = 0;
+  #open = false;
+
+  constructor(path: string, options: FsAdapterOptions) {
+    this.location = path;
+    this.#logPath = `${path}.aos-log`;
+    this.#dir = dirname(path);
+    this.#lock = new FileLock(`${path}.aos-lock`);
+    this.#options = options;
+  }
+
+  async load(): Promise<LoadedState> {
+    await mkdir(this.#dir, { recursive: true }).catch((error: unknown) => {
+      throw ioError(`cannot create the folder ${this.#dir}`, error);
+    });
+    await this.#lock.acquire(this.#options.lock ?? 'fail', this.#options.lockTimeoutMs ?? 10_000);
+    this.#open = true;
+    await this.#closeLog();
+    try {
+      const snapshot = await readIfExists(this.location);
+      const warnings: string[] = [];
+      const log = await readIfExists(this.#logPath);
+      if (log === null) return { snapshot, records: [], warnings };
+      if (!hasLogHeader(log)) {
+        if (LOG_HEADER.length > log.length && LOG_HEADER.subarray(0, log.length).every((b, i) => log[i] === b)) {
+          // A log whose header write was cut short holds nothing.
+          await this.#resetLog();
+          return { snapshot, records: [], warnings };
+        }
+        throw new StoreError('CORRUPT', `${this.#logPath} is not an agent-ops-store log (bad header); move it aside to open the store`);
+      }
+      const parsed = parseLog(log);
+      if (parsed.damage) {
+        const { kind, offset, reason } = parsed.damage;
+        if (kind === 'corrupt' && this.#options.onCorruptLog !== 'truncate') {
+          throw new StoreError(
+            'CORRUPT',
+            `${this.#logPath} is damaged at byte ${offset} (${reason}) with records after it; ${parsed.records.length} record(s) ` +
+              "before it are intact. Open with fsAdapter(path, { onCorruptLog: 'truncate' }) to keep those and set the rest aside",
+          );
+        }
+        if (kind === 'corrupt') {
+          const aside = `${this.#logPath}.corrupt-${Date.now()}`;
+          await writeFile(aside, log);
+          warnings.push(`${this.#logPath} was damaged at byte ${offset} (${reason}); kept ${parsed.records.length} record(s) before it, the whole damaged log is saved as ${aside}`);
+        } else {
+          warnings.push(`dropped an unfinished append at the end of ${this.#logPath} (byte ${offset}: ${reason}); it had never been acknowledged`);
+        }
+        await this.#openLog();
+        await truncateFd(this.#logFd!, parsed.end);
+        await fdatasyncFd(this.#logFd!);
+      }
+      this.#logEnd = parsed.end;
+      return { snapshot, records: parsed.records, warnings };
+    } catch (error) {
+      await this.close();
+      if (error instanceof StoreError) throw error;
+      throw ioError(`cannot read the store at ${this.location}`, error);
+    }
+  }
+
+  async append(record: Uint8Array): Promise<void> {
+    this.#requireOpen();
+    if (this.#logFd === null) await this.#openLog();
+    const bytes = frame(record);
+    const at = this.#logEnd;
+    try {
+      await writeAll(this.#logFd!, bytes, at);
+      await fdatasyncFd(this.#logFd!);
+    } catch (error) {
+      // Best effort: cut a partial frame off so the next append starts on a clean boundary.
+      await truncateFd(this.#logFd!, at).catch(() => undefined);
+      throw ioError(`cannot append to ${this.#logPath}`, error);
+    }
+    this.#logEnd = at + bytes.length;
+  }
+
+  async checkpoint(snapshot: Uint8Array): Promise<void> {
+    this.#requireOpen();
+    const temp = join(this.#dir, `.${basename(this.location)}.aos-tmp-${process.pid}-${Date.now()}`);
+    try {
+      const fd = await openFd(temp, 'wx');
+      try {
+        await writeAll(fd, snapshot, 0);
+        await fsyncFd(fd);
+      } finally {
+        await closeFd(fd);
+      }
+      await rename(temp, this.location);
+      await syncDir(this.#dir);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw ioError(`cannot write the snapshot ${this.location}`, error);
+    }
+    // The new snapshot carries a new generation, so the records still in the log are stale
+    // from here on; dropping them is tidying, and a crash before it loses nothing.
+    try {
+      await this.#resetLog();
+    } catch (error) {
+      throw ioError(`cannot reset the log ${this.#logPath}`, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#closeLog();
+    if (this.#open) this.#lock.release();
+    this.#open = false;
+  }
+
+  #requireOpen(): void {
+    if (!this.#open) throw new StoreError('CLOSED', `the store at ${this.location} is closed`);
+  }
+
+  async #openLog(): Promise<void> {
+    if (this.#logFd !== null) return;
+    let created = false;
+    let fd: number;
+    try {
+      fd = await openFd(this.#logPath, 'r+');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot open ${this.#logPath}`, error);
+      fd = await openFd(this.#logPath, 'w+').catch((e: unknown) => {
+        throw ioError(`cannot create ${this.#logPath}`, e);
+      });
+      created = true;
+    }
+    this.#logFd = fd;
+    if (created) {
+      await this.#writeHeader();
+      await syncDir(this.#dir);
+    }
+  }
+
+  async #resetLog(): Promise<void> {
+    if (this.#logFd === null) await this.#openLog();
+    await truncateFd(this.#logFd!, 0);
+    await this.#writeHeader();
+  }
+
+  async #writeHeader(): Promise<void> {
+    await writeAll(this.#logFd!, LOG_HEADER, 0);
+    await fdatasyncFd(this.#logFd!);
+    this.#logEnd = LOG_HEADER.length;
+  }
+
+  async #closeLog(): Promise<void> {
+    const fd = this.#logFd;
+    this.#logFd = null;
+    if (fd !== null) await closeFd(fd).catch(() => undefined);
+  }
+}
+
+async function readIfExists(path: string): Promise<Uint8Array | null> {
+  try {
+    const buffer = await readFile(path);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw ioError(`cannot read ${path}`, error);
+  }
+}
+
+/** Writes all of `bytes` at `position`, however the kernel splits the write. */
+async function writeAll(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  for (let at = 0; at < bytes.length; ) {
+    const { bytesWritten } = await writeFd(fd, bytes, at, Math.min(8 << 20, bytes.length - at), position + at);
+    at += bytesWritten;
+  }
+}
+
+/** fsync of a folder, so a rename or a new file in it survives power loss. */
+async function syncDir(dir: string): Promise<void> {
+  const fd = await openFd(dir, 'r');
+  try {
+    await fsyncFd(fd);
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+function ioError(message: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  return new StoreError('IO', `${message}: ${messageOf(error)}`, { cause: error });
+}

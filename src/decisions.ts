@@ -1,0 +1,74 @@
+import type { Row } from './connection.js';
+import type { Executor } from './executor.js';
+import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
+import { type MissionRef, requireMissionRef, requireText, resolveMission } from './validate.js';
+
+/** One decision as stored. */
+export interface Decision {
+  readonly id: number;
+  readonly missionId: number;
+  readonly decisionType: string;
+  readonly rationale: string;
+  readonly timestamp: string;
+  readonly agentName: string;
+}
+
+/** What `decisions.record` takes. */
+export interface RecordDecisionInput {
+  readonly mission: MissionRef;
+  readonly decisionType: string;
+  readonly rationale: string;
+  readonly agentName: string;
+  /** When it was decided; the store's clock when omitted. */
+  readonly timestamp?: Date | string;
+}
+
+/** The provenance of every decision: what was decided, by whom, and why. */
+export class DecisionRepository {
+  readonly #exec: Executor;
+
+  constructor(exec: Executor) {
+    this.#exec = exec;
+  }
+
+  /** Records one decision. */
+  async record(input: RecordDecisionInput): Promise<Decision> {
+    const mission = requireMissionRef(input?.mission);
+    const decisionType = requireText('decisionType', input.decisionType);
+    if (typeof input.rationale !== 'string') requireText('rationale', input.rationale);
+    const agentName = requireText('agentName', input.agentName);
+    const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
+    return this.#exec.write((conn) => {
+      const missionId = resolveMission(conn, mission);
+      conn.run('INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (?, ?, ?, ?, ?)', [
+        missionId,
+        decisionType,
+        input.rationale,
+        given ?? formatTimestamp(this.#exec.now()),
+        agentName,
+      ]);
+      return toDecision(conn.get('SELECT * FROM decisions WHERE id = last_insert_rowid()')!);
+    });
+  }
+
+  /** A mission's decisions, oldest first (by timestamp, then by insertion). */
+  async history(ref: MissionRef): Promise<Decision[]> {
+    const mission = requireMissionRef(ref);
+    return this.#exec.read((conn) =>
+      conn
+        .all('SELECT * FROM decisions WHERE mission_id = ? ORDER BY timestamp, id', [resolveMission(conn, mission)])
+        .map(toDecision),
+    );
+  }
+}
+
+function toDecision(row: Row): Decision {
+  return {
+    id: Number(row.id),
+    missionId: Number(row.mission_id),
+    decisionType: String(row.decision_type),
+    rationale: String(row.rationale),
+    timestamp: String(row.timestamp),
+    agentName: String(row.agent_name),
+  };
+}

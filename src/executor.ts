@@ -1,0 +1,15 @@
+import type { Connection } from './connection.js';
+
+/**
+ * How a repository runs its SQL. The store's executor serialises every call, wraps writes
+ * in a transaction and resolves them once the commit record is durable; a transaction's
+ * executor runs inside the transaction already open. Repositories see only this.
+ */
+export interface Executor {
+  /** Runs `fn` with a consistent view of the database. */
+  read<T>(fn: (conn: Connection) => T): Promise<T>;
+  /** Runs `fn` atomically: all of its changes become durable together, or none do. */
+  write<T>(fn: (conn: Connection) => T): Promise<T>;
+  /** The store's clock. */
+  now(): Date;
+}

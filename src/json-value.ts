@@ -1,0 +1,68 @@
+import { StoreError } from './errors.js';
+
+/** Any value JSON can carry: what JSON columns (args, result, metadata, memory values) accept. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Serialises `value` for the JSON column `field`, refusing what JSON would silently change or
+ * drop: undefined (at the top level or in an array), functions, symbols, BigInt, NaN and
+ * Infinity, cycles, and class instances other than those with toJSON (such as Date).
+ * Object properties that are undefined are omitted, as JSON does.
+ */
+export function toJsonText(field: string, value: unknown): string {
+  check(field, value, field, new Set());
+  return JSON.stringify(value);
+}
+
+/** Like toJsonText, but undefined and null become SQL NULL. */
+export function toNullableJsonText(field: string, value: unknown): string | null {
+  return value === undefined || value === null ? null : toJsonText(field, value);
+}
+
+/** Parses a JSON column back; SQL NULL becomes null. */
+export function fromJsonText(text: unknown): JsonValue {
+  return typeof text === 'string' ? (JSON.parse(text) as JsonValue) : null;
+}
+
+function check(field: string, value: unknown, path: string, seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw invalid(field, path, `${value} is not a JSON number`);
+      return;
+    case 'undefined':
+      throw invalid(field, path, 'undefined is not JSON');
+    case 'bigint':
+      throw invalid(field, path, 'a BigInt is not JSON');
+    case 'function':
+      throw invalid(field, path, 'a function is not JSON');
+    case 'symbol':
+      throw invalid(field, path, 'a symbol is not JSON');
+  }
+  if (value === null) return;
+  const object = value as object;
+  if (seen.has(object)) throw invalid(field, path, 'it contains a cycle');
+  if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
+    check(field, (object as { toJSON(): unknown }).toJSON(), path, seen);
+    return;
+  }
+  seen.add(object);
+  if (Array.isArray(object)) {
+    object.forEach((item, index) => check(field, item, `${path}[${index}]`, seen));
+  } else {
+    const proto = Object.getPrototypeOf(object);
+    if (proto !== Object.prototype && proto !== null) {
+      throw invalid(field, path, `a ${object.constructor?.name ?? 'class'} instance is not JSON`);
+    }
+    for (const [key, item] of Object.entries(object)) {
+      if (item !== undefined) check(field, item, `${path}.${key}`, seen);
+    }
+  }
+  seen.delete(object);
+}
+
+function invalid(field: string, path: string, why: string): StoreError {
+  return new StoreError('INVALID_INPUT', `${field} must be JSON: at ${path}, ${why}`);
+}

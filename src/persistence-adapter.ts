@@ -1,0 +1,27 @@
+/** What an adapter holds for a store: the last snapshot and the log records after it. */
+export interface LoadedState {
+  /** A whole SQLite database file, or null for a store never checkpointed. */
+  readonly snapshot: Uint8Array | null;
+  /** Log records in the order they were appended. */
+  readonly records: readonly Uint8Array[];
+  /** Damage the adapter repaired on load (a torn last record, say), in words for a person. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Where a store's bytes live: bytes in, bytes out. Adapters know files or IndexedDB and never
+ * SQL; the store knows SQL and never files. Every adapter passes the contract suite in
+ * `test/contract/adapter-contract.ts`.
+ */
+export interface PersistenceAdapter {
+  /** Names the storage in messages: a path, a database name. */
+  readonly location: string;
+  /** Takes the one-writer lock (StoreError LOCKED if another holder has it) and reads the state. */
+  load(): Promise<LoadedState>;
+  /** Appends one record; resolves only once it is durable. */
+  append(record: Uint8Array): Promise<void>;
+  /** Atomically replaces the snapshot and drops every record appended before this call. */
+  checkpoint(snapshot: Uint8Array): Promise<void>;
+  /** Releases the lock and any handles. Safe to call twice. */
+  close(): Promise<void>;
+}

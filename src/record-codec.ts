@@ -1,0 +1,206 @@
+import type { ChangeSet, TableChanges } from './change-capture.js';
+import type { CellValue } from './connection.js';
+import { StoreError } from './errors.js';
+
+/** One decoded commit record: its number in the log, and what it changed. */
+export interface CommitRecord {
+  /** The checkpoint generation of the snapshot this record extends. */
+  readonly generation: number;
+  readonly seq: number;
+  readonly changes: ChangeSet;
+}
+
+const MAGIC = 0x41_4f_53_52; // 'AOSR'
+const VERSION = 1;
+const enum Tag {
+  Null = 0,
+  Integer = 1,
+  Real = 2,
+  Text = 3,
+  Blob = 4,
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Encodes a commit record: 'AOSR', format version, snapshot generation, sequence number, then per table its
+ * columns, deleted rowids and row images, then the AUTOINCREMENT counters. Values keep their
+ * SQLite type (INTEGER as 64-bit, REAL as float64, TEXT, BLOB, NULL), so replay is exact.
+ */
+export function encodeRecord(record: CommitRecord): Uint8Array {
+  const w = new Writer();
+  w.u32(MAGIC);
+  w.u8(VERSION);
+  w.u32(record.generation);
+  w.f64(record.seq);
+  w.u32(record.changes.tables.length);
+  for (const table of record.changes.tables) {
+    w.str(table.table);
+    w.u32(table.columns.length);
+    for (const column of table.columns) w.str(column);
+    w.u32(table.deletes.length);
+    for (const rowid of table.deletes) w.i64(rowid);
+    w.u32(table.upserts.length);
+    for (const [rowid, values] of table.upserts) {
+      w.i64(rowid);
+      for (const value of values) w.value(value);
+    }
+  }
+  w.u32(record.changes.sequences.length);
+  for (const [name, seq] of record.changes.sequences) {
+    w.str(name);
+    w.i64(seq);
+  }
+  return w.finish();
+}
+
+/** Decodes a commit record; throws StoreError CORRUPT when the bytes are not one. */
+export function decodeRecord(bytes: Uint8Array): CommitRecord {
+  const r = new Reader(bytes);
+  try {
+    if (r.u32() !== MAGIC) throw new Error('not a commit record (bad magic)');
+    const version = r.u8();
+    if (version !== VERSION) throw new Error(`unknown record format version ${version}`);
+    const generation = r.u32();
+    const seq = r.f64();
+    const tables: TableChanges[] = [];
+    for (let t = r.u32(); t > 0; t--) {
+      const table = r.str();
+      const columns = Array.from({ length: r.u32() }, () => r.str());
+      const deletes = Array.from({ length: r.u32() }, () => r.i64());
+      const upserts: [bigint, CellValue[]][] = [];
+      for (let n = r.u32(); n > 0; n--) {
+        const rowid = r.i64();
+        upserts.push([rowid, columns.map(() => r.value())]);
+      }
+      tables.push({ table, columns, deletes, upserts });
+    }
+    const sequences: [string, bigint][] = [];
+    for (let n = r.u32(); n > 0; n--) sequences.push([r.str(), r.i64()]);
+    if (!r.done()) throw new Error(`${bytes.length - r.offset} bytes left over`);
+    return { generation, seq, changes: { tables, sequences } };
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    throw new StoreError('CORRUPT', `commit record is damaged: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+class Writer {
+  #buf = new Uint8Array(256);
+  #view = new DataView(this.#buf.buffer);
+  #at = 0;
+
+  #room(n: number): void {
+    if (this.#at + n <= this.#buf.length) return;
+    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#at + n));
+    next.set(this.#buf);
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+  u8(v: number): void {
+    this.#room(1);
+    this.#view.setUint8(this.#at, v);
+    this.#at += 1;
+  }
+  u32(v: number): void {
+    this.#room(4);
+    this.#view.setUint32(this.#at, v, true);
+    this.#at += 4;
+  }
+  f64(v: number): void {
+    this.#room(8);
+    this.#view.setFloat64(this.#at, v, true);
+    this.#at += 8;
+  }
+  i64(v: bigint): void {
+    this.#room(8);
+    this.#view.setBigInt64(this.#at, v, true);
+    this.#at += 8;
+  }
+  bytes(v: Uint8Array): void {
+    this.u32(v.length);
+    this.#room(v.length);
+    this.#buf.set(v, this.#at);
+    this.#at += v.length;
+  }
+  str(v: string): void {
+    this.bytes(encoder.encode(v));
+  }
+  value(v: CellValue): void {
+    if (v === null) this.u8(Tag.Null);
+    else if (typeof v === 'bigint') {
+      this.u8(Tag.Integer);
+      this.i64(v);
+    } else if (typeof v === 'number') {
+      this.u8(Tag.Real);
+      this.f64(v);
+    } else if (typeof v === 'string') {
+      this.u8(Tag.Text);
+      this.str(v);
+    } else {
+      this.u8(Tag.Blob);
+      this.bytes(v);
+    }
+  }
+  finish(): Uint8Array {
+    return this.#buf.slice(0, this.#at);
+  }
+}
+
+class Reader {
+  readonly #buf: Uint8Array;
+  readonly #view: DataView;
+  offset = 0;
+
+  constructor(buf: Uint8Array) {
+    this.#buf = buf;
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  #take(n: number): number {
+    const at = this.offset;
+    if (at + n > this.#buf.length) throw new Error(`truncated at byte ${at}`);
+    this.offset += n;
+    return at;
+  }
+  done(): boolean {
+    return this.offset === this.#buf.length;
+  }
+  u8(): number {
+    return this.#view.getUint8(this.#take(1));
+  }
+  u32(): number {
+    return this.#view.getUint32(this.#take(4), true);
+  }
+  f64(): number {
+    return this.#view.getFloat64(this.#take(8), true);
+  }
+  i64(): bigint {
+    return this.#view.getBigInt64(this.#take(8), true);
+  }
+  bytes(): Uint8Array {
+    const n = this.u32();
+    const at = this.#take(n);
+    return this.#buf.slice(at, at + n);
+  }
+  str(): string {
+    return decoder.decode(this.bytes());
+  }
+  value(): CellValue {
+    const tag = this.u8();
+    switch (tag) {
+      case Tag.Null:
+        return null;
+      case Tag.Integer:
+        return this.i64();
+      case Tag.Real:
+        return this.f64();
+      case Tag.Text:
+        return this.str();
+      case Tag.Blob:
+        return this.bytes();
+      default:
+        throw new Error(`unknown value tag ${tag}`);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { columnsOf, quoteIdent } from './change-capture.js';
+import type { Connection } from './connection.js';
+import { StoreError } from './errors.js';
+import type { CommitRecord } from './record-codec.js';
+
+/**
+ * Applies commit records to the database, inside the caller's transaction and with foreign
+ * keys off: records hold final row images (cascades already appear as deletes), so this is a
+ * physical redo, not a re-run of the statements. Deletes go first, then upserts; an upsert
+ * that collides on a UNIQUE key with a row the same record rewrites later is fixed by then.
+ */
+export function replayRecords(conn: Connection, records: readonly CommitRecord[]): void {
+  const columnCache = new Map<string, string[]>();
+  for (const record of records) {
+    for (const change of record.changes.tables) {
+      let columns = columnCache.get(change.table);
+      if (!columns) {
+        columns = columnsOf(conn, change.table);
+        columnCache.set(change.table, columns);
+      }
+      if (columns.length === 0) {
+        throw new StoreError('CORRUPT', `log record ${record.seq} changes table '${change.table}', which does not exist`);
+      }
+      if (columns.join('\u0000') !== change.columns.join('\u0000')) {
+        throw new StoreError(
+          'CORRUPT',
+          `log record ${record.seq} was written for other columns of '${change.table}' (${change.columns.join(', ')})`,
+        );
+      }
+      const table = `main.${quoteIdent(change.table)}`;
+      for (const rowid of change.deletes) conn.run(`DELETE FROM ${table} WHERE rowid = ?`, [rowid]);
+      const insert =
+        `INSERT OR REPLACE INTO ${table} (rowid, ${columns.map(quoteIdent).join(', ')}) ` +
+        `VALUES (?${', ?'.repeat(columns.length)})`;
+      for (const [rowid, values] of change.upserts) conn.run(insert, [rowid, ...values]);
+    }
+    for (const [name, seq] of record.changes.sequences) {
+      conn.run('DELETE FROM main.sqlite_sequence WHERE name = ?', [name]);
+      conn.run('INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)', [name, seq]);
+    }
+  }
+}

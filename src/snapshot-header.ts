@@ -1,0 +1,46 @@
+import { StoreError } from './errors.js';
+
+const MAGIC = 'SQLite format 3\u0000';
+const HEADER_BYTES = 100;
+
+/**
+ * The checkpoint generation stamped in a snapshot. It lives in the SQLite header's
+ * file-change-counter (offset 24), which SQLite itself never advances for an in-memory
+ * sql.js database; the log records the generation it extends, so a log left over from an
+ * interrupted checkpoint is recognised without hashing the whole snapshot.
+ */
+export function readGeneration(snapshot: Uint8Array | null): number {
+  if (!snapshot) return 0;
+  return new DataView(snapshot.buffer, snapshot.byteOffset, HEADER_BYTES).getUint32(24);
+}
+
+/** Stamps `generation` into a snapshot's header, keeping the header self-consistent. */
+export function writeGeneration(snapshot: Uint8Array, generation: number): void {
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, HEADER_BYTES);
+  view.setUint32(24, generation >>> 0);
+  // "version-valid-for" must equal the change counter, or SQLite ignores the in-header page count.
+  view.setUint32(92, generation >>> 0);
+}
+
+/** Throws StoreError CORRUPT unless `snapshot` is a whole SQLite database file. */
+export function checkSnapshot(snapshot: Uint8Array, where: string): void {
+  if (snapshot.length < HEADER_BYTES) {
+    throw new StoreError('CORRUPT', `${where} is not an SQLite database (${snapshot.length} bytes)`);
+  }
+  const magic = String.fromCharCode(...snapshot.subarray(0, 16));
+  if (magic !== MAGIC) throw new StoreError('CORRUPT', `${where} is not an SQLite database (bad header)`);
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, HEADER_BYTES);
+  const rawPageSize = view.getUint16(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  const pages = view.getUint32(28);
+  const headerPagesValid = view.getUint32(24) === view.getUint32(92) && pages > 0;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new StoreError('CORRUPT', `${where} has an invalid page size ${pageSize}`);
+  }
+  if (snapshot.length % pageSize !== 0 || (headerPagesValid && snapshot.length < pages * pageSize)) {
+    throw new StoreError(
+      'CORRUPT',
+      `${where} is truncated: ${snapshot.length} bytes, expected ${headerPagesValid ? pages * pageSize : 'a whole number of'} ${pageSize}-byte pages`,
+    );
+  }
+}

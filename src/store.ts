@@ -1,0 +1,363 @@
+import { AgentMemoryRepository } from './agent-memory.js';
+import { ChangeCapture, journaledTables } from './change-capture.js';
+import { Connection, type Row } from './connection.js';
+import { DecisionRepository } from './decisions.js';
+import { StoreError, messageOf } from './errors.js';
+import type { Executor } from './executor.js';
+import { type CheckpointPolicy, Journal, type RecoveredState } from './journal.js';
+import { type Migration, checkMigrations, migrate, refuseNewerSchema, schemaMigrations } from './migrations.js';
+import { MissionRepository } from './missions.js';
+import type { PersistenceAdapter } from './persistence-adapter.js';
+import { PlaybookRunRepository } from './playbook-runs.js';
+import { type QueryParams, classifyQuery, runQuery } from './raw-query.js';
+import { replayRecords } from './replay.js';
+import { SerialQueue } from './serial-queue.js';
+import { loadSqlEngine } from './sql-engine.js';
+import { ToolCallRepository } from './tool-calls.js';
+
+/** What `openStore` takes. */
+export interface OpenStoreOptions {
+  /** Where the bytes live: `memoryAdapter()`, `fsAdapter(path)`, `indexedDbAdapter(name)`. */
+  readonly adapter: PersistenceAdapter;
+  /** The time the store writes into timestamps and compares expiry against. Default: now. */
+  readonly clock?: () => Date;
+  /** The schema migrations; the built-in ones plus any later versions of the app's own. */
+  readonly migrations?: readonly Migration[];
+  /** When the store checkpoints on its own. */
+  readonly checkpoint?: CheckpointPolicy;
+  /** Told about damage repaired on open (a torn log tail) and failed background checkpoints. */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** The repositories a `store.transaction` callback works with, all inside one transaction. */
+export interface StoreTransaction {
+  readonly missions: MissionRepository;
+  readonly toolCalls: ToolCallRepository;
+  readonly decisions: DecisionRepository;
+  readonly playbookRuns: PlaybookRunRepository;
+  readonly memory: AgentMemoryRepository;
+  /** Runs one SQL statement inside the transaction. */
+  query(sql: string, params?: QueryParams): Promise<Row[]>;
+}
+
+/**
+ * Opens (or creates) a store on an adapter: loads the snapshot, replays the log, migrates.
+ *
+ * @example
+ * const store = await openStore({ adapter: fsAdapter('./agent-ops.db') });
+ * const mission = await store.missions.create({ phase: 'PLANNING', uuid: 'abc-123' });
+ * await store.toolCalls.record({ mission: 'abc-123', toolName: 'read_file', args: { path }, success: true });
+ * await store.close();
+ */
+export function openStore(options: OpenStoreOptions): Promise<SQLiteStore> {
+  return SQLiteStore.open(options);
+}
+
+/**
+ * One durable, queryable record of what an agent did. Owns one in-memory sql.js database;
+ * every committed write becomes a commit record made durable through the adapter before the
+ * write resolves, and the whole database is exported only at checkpoints.
+ */
+export class SQLiteStore {
+  /** Missions and their lifecycle. */
+  readonly missions: MissionRepository;
+  /** The audit trail of tool calls. */
+  readonly toolCalls: ToolCallRepository;
+  /** Decisions and their rationale. */
+  readonly decisions: DecisionRepository;
+  /** Playbook runs and their metrics. */
+  readonly playbookRuns: PlaybookRunRepository;
+  /** Agent working memory with expiry. */
+  readonly memory: AgentMemoryRepository;
+
+  readonly #adapter: PersistenceAdapter;
+  readonly #journal: Journal;
+  readonly #migrations: readonly Migration[];
+  readonly #clock: () => Date;
+  readonly #warn: (message: string) => void;
+  readonly #queue = new SerialQueue();
+  #conn: Connection;
+  #capture: ChangeCapture;
+  #closed = false;
+
+  private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[]) {
+    this.#adapter = options.adapter;
+    this.#journal = journal;
+    this.#migrations = migrations;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#warn = options.onWarning ?? ((message) => console.warn(`agent-ops-store: ${message}`));
+    this.#conn = conn;
+    this.#capture = new ChangeCapture(conn);
+    const exec: Executor = {
+      read: (fn) => this.#queue.run(() => fn(this.#open())),
+      write: (fn) => this.#write(fn),
+      now: () => this.#clock(),
+    };
+    this.missions = new MissionRepository(exec);
+    this.toolCalls = new ToolCallRepository(exec);
+    this.decisions = new DecisionRepository(exec);
+    this.playbookRuns = new PlaybookRunRepository(exec);
+    this.memory = new AgentMemoryRepository(exec);
+  }
+
+  /** See `openStore`. */
+  static async open(options: OpenStoreOptions): Promise<SQLiteStore> {
+    const adapter = options?.adapter;
+    if (!adapter || typeof adapter.load !== 'function') {
+      throw new StoreError('INVALID_INPUT', 'openStore needs { adapter }, e.g. memoryAdapter() or fsAdapter(path)');
+    }
+    const migrations = options.migrations ?? schemaMigrations;
+    checkMigrations(migrations);
+    const journal = new Journal(adapter, options.checkpoint);
+    let conn: Connection | undefined;
+    try {
+      const recovered = await journal.recover();
+      const built = await buildConnection(recovered, migrations, adapter.location);
+      conn = built.conn;
+      const store = new SQLiteStore(options, journal, conn, migrations);
+      store.#capture.install();
+      for (const warning of recovered.warnings) store.#warn(warning);
+      if (built.migrated || recovered.warnings.length > 0) await store.#checkpointNow();
+      return store;
+    } catch (error) {
+      conn?.close();
+      await adapter.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Runs one SQL statement, parameters bound, and gives its rows as plain objects. Writes are
+   * journaled like any other; schema changes and VACUUM checkpoint.
+   *
+   * @example
+   * await store.query('SELECT tool_name, COUNT(*) AS n FROM tool_calls WHERE success = ? GROUP BY tool_name', [0]);
+   */
+  async query(sql: string, params?: QueryParams): Promise<Row[]> {
+    if (classifyQuery(sql) === 'vacuum') {
+      return this.#queue.run(async () => {
+        const conn = this.#open();
+        conn.exec('VACUUM');
+        // VACUUM may renumber rowids of tables without an INTEGER PRIMARY KEY: only a
+        // checkpoint, never a record, can carry that.
+        await this.#checkpointOrReload();
+        return [];
+      });
+    }
+    return this.#write((conn) => runQuery(conn, sql, params));
+  }
+
+  /**
+   * Runs `fn` in one transaction: everything it writes through `tx` becomes durable together
+   * when it returns, or nothing does when it throws. Use `tx`, not the store, inside `fn`:
+   * the store's own methods wait until the transaction ends.
+   *
+   * @example
+   * await store.transaction(async (tx) => {
+   *   const m = await tx.missions.create({ phase: 'PLANNING' });
+   *   await tx.decisions.record({ mission: m.id, decisionType: 'plan', rationale: '...', agentName: 'planner' });
+   * });
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T> | T): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(new StoreError('INVALID_INPUT', 'transaction needs a function'));
+    return this.#write(async (conn) => {
+      let active = true;
+      const inside = <R>(work: (c: Connection) => R): R => {
+        if (!active) throw new StoreError('CLOSED', 'this transaction has ended; use the store, not a kept tx');
+        // A savepoint per call: a failed call inside the transaction leaves no partial change.
+        conn.exec('SAVEPOINT aos_call');
+        try {
+          const result = work(conn);
+          conn.exec('RELEASE aos_call');
+          return result;
+        } catch (error) {
+          conn.exec('ROLLBACK TO aos_call; RELEASE aos_call');
+          throw error;
+        }
+      };
+      const exec: Executor = {
+        read: async (work) => inside(work),
+        write: async (work) => inside(work),
+        now: () => this.#clock(),
+      };
+      const tx: StoreTransaction = {
+        missions: new MissionRepository(exec),
+        toolCalls: new ToolCallRepository(exec),
+        decisions: new DecisionRepository(exec),
+        playbookRuns: new PlaybookRunRepository(exec),
+        memory: new AgentMemoryRepository(exec),
+        query: async (sql, params) => {
+          if (classifyQuery(sql) === 'vacuum') throw new StoreError('INVALID_INPUT', 'VACUUM cannot run inside a transaction');
+          return inside((c) => runQuery(c, sql, params));
+        },
+      };
+      try {
+        return await fn(tx);
+      } finally {
+        active = false;
+      }
+    });
+  }
+
+  /** Folds the log into a new snapshot now. */
+  checkpoint(): Promise<void> {
+    return this.#queue.run(async () => {
+      this.#open();
+      await this.#checkpointNow();
+    });
+  }
+
+  /** Checkpoints, releases the lock and frees the database. Later calls reject with CLOSED. */
+  close(): Promise<void> {
+    return this.#queue.run(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      try {
+        if (this.#journal.hasLog) await this.#checkpointNow();
+      } finally {
+        this.#conn.close();
+        await this.#adapter.close();
+      }
+    });
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #open(): Connection {
+    if (this.#closed) throw new StoreError('CLOSED', `the store at ${this.#adapter.location} is closed`);
+    return this.#conn;
+  }
+
+  /**
+   * Runs `fn` in a transaction and resolves once its commit record is durable. The
+   * transaction stays open while the record is appended (nothing else runs meanwhile), so a
+   * failed append rolls it back and memory matches what is durable.
+   */
+  #write<T>(fn: (conn: Connection) => Promise<T> | T): Promise<T> {
+    return this.#queue.run(async () => {
+      const conn = this.#open();
+      const schemaBefore = conn.pragma('schema_version');
+      conn.exec('BEGIN');
+      let result: T;
+      let appended = false;
+      try {
+        result = await fn(conn);
+        if (conn.pragma('schema_version') !== schemaBefore) {
+          journaledTables(conn);
+          conn.exec('COMMIT');
+          conn.clearStatements();
+          this.#capture.install();
+          await this.#checkpointOrReload();
+          return result;
+        }
+        const changes = this.#capture.collect();
+        if (changes) {
+          await this.#journal.append(changes);
+          appended = true;
+        }
+        conn.exec('COMMIT');
+      } catch (error) {
+        rollback(conn);
+        if (appended) {
+          // The record is durable but the commit failed (a deferred constraint): reload so
+          // memory again matches the durable state, and say so.
+          await this.#reload();
+          throw new StoreError('CONSTRAINT', `commit failed after its record was made durable: ${messageOf(error)}`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      if (this.#journal.wantsCheckpoint) {
+        this.#queue
+          .run(async () => {
+            if (!this.#closed) await this.#checkpointNow();
+          })
+          .catch((error: unknown) => this.#warn(`background checkpoint failed, the log keeps growing: ${messageOf(error)}`));
+      }
+      return result;
+    });
+  }
+
+  async #checkpointNow(): Promise<void> {
+    await this.#journal.checkpoint(this.#conn.db.export());
+  }
+
+  /** Checkpoints after a change that only a checkpoint can carry; on failure, reloads the durable state. */
+  async #checkpointOrReload(): Promise<void> {
+    try {
+      await this.#checkpointNow();
+    } catch (error) {
+      await this.#reload();
+      throw error;
+    }
+  }
+
+  /** Rebuilds the database from what the adapter holds; if even that fails, the store closes. */
+  async #reload(): Promise<void> {
+    try {
+      const recovered = await this.#journal.recover();
+      const { conn } = await buildConnection(recovered, this.#migrations, this.#adapter.location);
+      this.#conn.close();
+      this.#conn = conn;
+      this.#capture = new ChangeCapture(conn);
+      this.#capture.install();
+    } catch (error) {
+      this.#closed = true;
+      this.#conn.close();
+      await this.#adapter.close().catch(() => undefined);
+      throw new StoreError('IO', `the store at ${this.#adapter.location} could not reload its durable state and closed: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+/** Opens the snapshot, replays the records on it, and migrates. */
+async function buildConnection(
+  recovered: RecoveredState,
+  migrations: readonly Migration[],
+  where: string,
+): Promise<{ conn: Connection; migrated: boolean }> {
+  const SQL = await loadSqlEngine();
+  let conn: Connection;
+  try {
+    conn = new Connection(recovered.snapshot ? new SQL.Database(recovered.snapshot) : new SQL.Database());
+    conn.exec('PRAGMA journal_mode = MEMORY; PRAGMA recursive_triggers = ON; PRAGMA foreign_keys = OFF');
+    conn.all('SELECT count(*) FROM sqlite_master');
+  } catch (error) {
+    throw new StoreError('CORRUPT', `the snapshot at ${where} cannot be opened: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    refuseNewerSchema(conn, migrations, `the store at ${where}`);
+    if (recovered.records.length > 0) {
+      conn.exec('BEGIN');
+      try {
+        replayRecords(conn, recovered.records);
+        conn.exec('COMMIT');
+      } catch (error) {
+        rollback(conn);
+        if (error instanceof StoreError && error.code === 'CORRUPT') throw error;
+        throw new StoreError('CORRUPT', `the log at ${where} does not apply to its snapshot: ${messageOf(error)}`, { cause: error });
+      }
+    }
+    conn.exec('PRAGMA foreign_keys = ON');
+    const migrated = migrate(conn, migrations) > 0;
+    conn.clearStatements();
+    return { conn, migrated };
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+}
+
+function rollback(conn: Connection): void {
+  try {
+    conn.exec('ROLLBACK');
+  } catch {
+    // SQLite already rolled back (some errors end the transaction themselves).
+  }
+}

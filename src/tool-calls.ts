@@ -1,0 +1,195 @@
+import type { Row } from './connection.js';
+import type { Executor } from './executor.js';
+import { type JsonValue, fromJsonText, toJsonText, toNullableJsonText } from './json-value.js';
+import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
+import {
+  type MissionRef,
+  optionalNonNegative,
+  optionalText,
+  requireBoolean,
+  requireMissionRef,
+  requireText,
+  resolveMission,
+} from './validate.js';
+
+/** One tool call as stored. */
+export interface ToolCall {
+  readonly id: number;
+  readonly missionId: number;
+  readonly toolName: string;
+  readonly args: JsonValue;
+  readonly result: JsonValue;
+  readonly timestamp: string;
+  readonly durationMs: number | null;
+  readonly success: boolean;
+  readonly errorMessage: string | null;
+  readonly agentName: string | null;
+}
+
+/** What `toolCalls.record` takes. */
+export interface RecordToolCallInput {
+  readonly mission: MissionRef;
+  readonly toolName: string;
+  readonly args: unknown;
+  readonly result?: unknown;
+  readonly durationMs?: number;
+  readonly success: boolean;
+  readonly errorMessage?: string;
+  readonly agentName?: string;
+  /** When the call started; the store's clock when omitted. */
+  readonly timestamp?: Date | string;
+}
+
+/** Per-tool figures from `toolCalls.stats`. */
+export interface ToolStats {
+  readonly toolName: string;
+  readonly calls: number;
+  readonly failures: number;
+  /** Median duration (nearest rank) over calls with a duration; null when none has one. */
+  readonly p50Ms: number | null;
+  /** 95th percentile duration (nearest rank); null when no call has a duration. */
+  readonly p95Ms: number | null;
+}
+
+/** Filters for `toolCalls.stats` and `toolCalls.list`. */
+export interface ToolCallFilter {
+  readonly mission?: MissionRef;
+  /** Only calls at or after this time. */
+  readonly since?: Date | string;
+}
+
+/** The audit trail of every tool call. */
+export class ToolCallRepository {
+  readonly #exec: Executor;
+
+  constructor(exec: Executor) {
+    this.#exec = exec;
+  }
+
+  /** Records one tool call. */
+  async record(input: RecordToolCallInput): Promise<ToolCall> {
+    const mission = requireMissionRef(input?.mission);
+    const toolName = requireText('toolName', input.toolName);
+    const args = toJsonText('args', input.args);
+    const result = toNullableJsonText('result', input.result);
+    const durationMs = optionalNonNegative('durationMs', input.durationMs);
+    const success = requireBoolean('success', input.success);
+    const errorMessage = input.errorMessage === undefined ? null : String(input.errorMessage);
+    const agentName = optionalText('agentName', input.agentName);
+    const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
+    return this.#exec.write((conn) => {
+      const missionId = resolveMission(conn, mission);
+      const timestamp = given ?? formatTimestamp(this.#exec.now());
+      conn.run(
+        'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [missionId, toolName, args, result, timestamp, durationMs, success ? 1 : 0, errorMessage, agentName],
+      );
+      return toToolCall(conn.get('SELECT * FROM tool_calls WHERE id = last_insert_rowid()')!);
+    });
+  }
+
+  /**
+   * Runs `fn`, timing it, and records the call: its result on success, its error message on
+   * failure. Returns what `fn` returns or rethrows what it throws, once the record is durable.
+   *
+   * @example
+   * const text = await store.toolCalls.track(mission, 'read_file', { path }, () => readFile(path, 'utf8'));
+   */
+  async track<T>(mission: MissionRef, toolName: string, args: unknown, fn: () => T | Promise<T>): Promise<T> {
+    requireMissionRef(mission);
+    requireText('toolName', toolName);
+    toJsonText('args', args);
+    const timestamp = this.#exec.now();
+    const started = performance.now();
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      await this.record({
+        mission,
+        toolName,
+        args,
+        timestamp,
+        durationMs: performance.now() - started,
+        success: false,
+        errorMessage: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+    const durationMs = performance.now() - started;
+    let result: unknown = value;
+    try {
+      toJsonText('result', value);
+    } catch {
+      // A result that is not JSON (a stream, a Buffer) is still returned, just not stored.
+      result = undefined;
+    }
+    await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true });
+    return value;
+  }
+
+  /** Tool calls, oldest first. */
+  async list(filter: ToolCallFilter = {}): Promise<ToolCall[]> {
+    const mission = filter.mission === undefined ? null : requireMissionRef(filter.mission);
+    const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
+    return this.#exec.read((conn) => {
+      const missionId = mission === null ? null : resolveMission(conn, mission);
+      return conn
+        .all('SELECT * FROM tool_calls WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2) ORDER BY timestamp, id', [
+          missionId,
+          since,
+        ])
+        .map(toToolCall);
+    });
+  }
+
+  /** Per tool: calls, failures, and p50/p95 duration in ms, by tool name. */
+  async stats(filter: ToolCallFilter = {}): Promise<ToolStats[]> {
+    const mission = filter.mission === undefined ? null : requireMissionRef(filter.mission);
+    const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
+    return this.#exec.read((conn) => {
+      const missionId = mission === null ? null : resolveMission(conn, mission);
+      // Nearest-rank percentiles: the value at rank ceil(p * n) among calls with a duration.
+      return conn
+        .all(
+          `WITH calls AS (
+             SELECT tool_name, duration_ms, success FROM tool_calls
+             WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2)
+           ), ranked AS (
+             SELECT tool_name, duration_ms,
+                    ROW_NUMBER() OVER (PARTITION BY tool_name ORDER BY duration_ms) AS rank,
+                    COUNT(*) OVER (PARTITION BY tool_name) AS n
+             FROM calls WHERE duration_ms IS NOT NULL
+           )
+           SELECT c.tool_name, COUNT(*) AS calls, SUM(c.success = 0) AS failures,
+             (SELECT duration_ms FROM ranked r WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100) AS p50,
+             (SELECT duration_ms FROM ranked r WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 95 + 99) / 100) AS p95
+           FROM calls c GROUP BY c.tool_name ORDER BY c.tool_name`,
+          [missionId, since],
+        )
+        .map((row) => ({
+          toolName: String(row.tool_name),
+          calls: Number(row.calls),
+          failures: Number(row.failures),
+          p50Ms: row.p50 === null ? null : Number(row.p50),
+          p95Ms: row.p95 === null ? null : Number(row.p95),
+        }));
+    });
+  }
+}
+
+function toToolCall(row: Row): ToolCall {
+  return {
+    id: Number(row.id),
+    missionId: Number(row.mission_id),
+    toolName: String(row.tool_name),
+    args: fromJsonText(row.args),
+    result: fromJsonText(row.result),
+    timestamp: String(row.timestamp),
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    success: row.success === 1,
+    errorMessage: row.error_message === null ? null : String(row.error_message),
+    agentName: row.agent_name === null ? null : String(row.agent_name),
+  };
+}
