@@ -10,7 +10,7 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: false,
     minify: false,
-    sourcemap: true,
+    sourcemap: false,
     lib: {
       entry: {
         index: 'src/index.ts',
