@@ -3,7 +3,8 @@
 -- why, playbook runs, and working memory. Timestamps are UTC text in the form
 -- 'YYYY-MM-DD HH:MM:SS.SSSZ' (RFC 3339 with a space), which sorts correctly against what
 -- SQLite's datetime() returns, so `timestamp > datetime('now', '-1 hour')` is right.
--- JSON columns hold any JSON value as text; json_valid() guards them.
+-- JSON columns are declared TEXT (a column declared JSON would get NUMERIC affinity and turn
+-- the JSON text '3' into the integer 3) and hold any JSON value; json_valid() guards them.
 
 -- missions: one row per mission, with its lifecycle.
 CREATE TABLE missions (
@@ -16,7 +17,7 @@ CREATE TABLE missions (
         CHECK (status IN ('pending', 'in_progress', 'completed', 'failed', 'cancelled')),
     created_at TEXT NOT NULL,                             -- when the mission was created (UTC)
     completed_at TEXT,                                    -- set when status becomes terminal
-    metadata JSON                                         -- mission-specific data, any JSON value
+    metadata TEXT                                         -- mission-specific data, any JSON value
         CHECK (metadata IS NULL OR json_valid(metadata))
 );
 
@@ -29,9 +30,9 @@ CREATE TABLE tool_calls (
         REFERENCES missions(id) ON DELETE CASCADE,
     tool_name TEXT NOT NULL                               -- what was called, e.g. 'read_file'
         CHECK (length(tool_name) > 0),
-    args JSON NOT NULL                                    -- the arguments, any JSON value
+    args TEXT NOT NULL                                    -- the arguments, any JSON value
         CHECK (json_valid(args)),
-    result JSON                                           -- what the tool returned, if anything
+    result TEXT                                           -- what the tool returned, if anything
         CHECK (result IS NULL OR json_valid(result)),
     timestamp TEXT NOT NULL,                              -- when the call started (UTC)
     duration_ms INTEGER                                   -- how long it took, if measured
@@ -74,7 +75,7 @@ CREATE TABLE playbook_runs (
     success INTEGER                                       -- 1 or 0 once finished; NULL while running
         CHECK (success IS NULL OR success IN (0, 1)),
     error_message TEXT,                                   -- why it failed, when it did
-    metrics JSON                                          -- run metrics, any JSON value
+    metrics TEXT                                          -- run metrics, any JSON value
         CHECK (metrics IS NULL OR json_valid(metrics))
 );
 
@@ -88,7 +89,7 @@ CREATE TABLE agent_memory (
         REFERENCES missions(id) ON DELETE CASCADE,
     key TEXT NOT NULL                                     -- the name of the value, e.g. 'plan'
         CHECK (length(key) > 0),
-    value JSON NOT NULL                                   -- the value, any JSON value
+    value TEXT NOT NULL                                   -- the value, any JSON value
         CHECK (json_valid(value)),
     timestamp TEXT NOT NULL,                              -- when it was last set (UTC)
     ttl INTEGER                                           -- seconds it lives after timestamp; NULL = forever

@@ -48,14 +48,15 @@ export class ChangeCapture {
       const t = quoteIdent(table);
       const name = sqlString(table);
       const trigger = (suffix: string) => quoteIdent(`aos_capture_${table}_${suffix}`);
+      // Not INSERT OR IGNORE: inside a trigger the outer statement's conflict policy (an
+      // UPSERT's, say) overrides the trigger's own, so the insert must never conflict.
+      const touch = (rowid: string) =>
+        `INSERT INTO ${LOG_TABLE} SELECT ${name}, ${rowid} WHERE NOT EXISTS ` +
+        `(SELECT 1 FROM ${LOG_TABLE} WHERE tbl = ${name} AND rid = ${rowid});`;
       conn.exec(
-        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ` +
-          `INSERT OR IGNORE INTO ${LOG_TABLE} VALUES (${name}, NEW.rowid); END;` +
-          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ` +
-          `INSERT OR IGNORE INTO ${LOG_TABLE} VALUES (${name}, OLD.rowid); ` +
-          `INSERT OR IGNORE INTO ${LOG_TABLE} VALUES (${name}, NEW.rowid); END;` +
-          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ` +
-          `INSERT OR IGNORE INTO ${LOG_TABLE} VALUES (${name}, OLD.rowid); END;`,
+        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid')} END;` +
+          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid')} ${touch('NEW.rowid')} END;` +
+          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid')} END;`,
       );
       this.#columns.set(table, columnsOf(conn, table));
     }
