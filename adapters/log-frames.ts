@@ -34,7 +34,7 @@ export function parseLog(bytes: Uint8Array): ParsedLog {
   let at = LOG_HEADER.length;
   const damaged = (reason: string, frameEnd: number): ParsedLog => {
     const rest = bytes.subarray(at);
-    const torn = frameEnd >= bytes.length || rest.every((b) => b === 0);
+    const torn = (frameEnd >= bytes.length && !intactFrameAfter(bytes, view, at)) || rest.every((b) => b === 0);
     return { records, end: at, damage: { kind: torn ? 'torn' : 'corrupt', offset: at, reason } };
   };
   while (at < bytes.length) {
@@ -49,6 +49,20 @@ export function parseLog(bytes: Uint8Array): ParsedLog {
     at = end;
   }
   return { records, end: at, damage: null };
+}
+
+/**
+ * True when an intact frame ending exactly at the end of the log starts after `from`: the
+ * damaged frame's length was hurt, not its write cut short. One checksum per candidate whose
+ * length lands on the end, so this stays linear in the bytes scanned.
+ */
+function intactFrameAfter(bytes: Uint8Array, view: DataView, from: number): boolean {
+  for (let at = bytes.length - FRAME_HEAD - 1; at > from; at--) {
+    const length = view.getUint32(at, true);
+    if (length === 0 || at + FRAME_HEAD + length !== bytes.length) continue;
+    if (crc32(bytes.subarray(at + FRAME_HEAD)) === view.getUint32(at + 4, true)) return true;
+  }
+  return false;
 }
 
 /** True when `bytes` starts with the log header. */

@@ -29,10 +29,12 @@ export function replayRecords(conn: Connection, records: readonly CommitRecord[]
       }
       const table = `main.${quoteIdent(change.table)}`;
       for (const rowid of change.deletes) conn.run(`DELETE FROM ${table} WHERE rowid = ?`, [rowid]);
-      const insert =
-        `INSERT OR REPLACE INTO ${table} (rowid, ${columns.map(quoteIdent).join(', ')}) ` +
-        `VALUES (?${', ?'.repeat(columns.length)})`;
-      for (const [rowid, values] of change.upserts) conn.run(insert, [rowid, ...values]);
+      const into = `INSERT OR REPLACE INTO ${table} (rowid, ${columns.map(quoteIdent).join(', ')}) VALUES (?`;
+      for (const [rowid, values] of change.upserts) {
+        // sql.js binds a JS number with no fraction (1.0, -0.0) as INTEGER: cast such REALs back.
+        const slots = values.map((v) => (typeof v === 'number' && Number.isInteger(v) ? ', CAST(? AS REAL)' : ', ?'));
+        conn.run(`${into}${slots.join('')})`, [rowid, ...values]);
+      }
     }
     for (const [name, seq] of record.changes.sequences) {
       conn.run('DELETE FROM main.sqlite_sequence WHERE name = ?', [name]);
