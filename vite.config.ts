@@ -1,5 +1,6 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { chromiumArgs, chromiumPath } from './scripts/chromium.js';
 import { wasmInline } from './scripts/vite-wasm-inline.js';
 
 // The library build (dist/) and the test projects: Node, and real Chromium.
@@ -16,6 +17,7 @@ export default defineConfig({
         index: 'src/index.ts',
         'adapters/memory': 'adapters/memory.ts',
         'adapters/fs': 'adapters/fs.ts',
+        'adapters/indexeddb': 'adapters/indexeddb.ts',
       },
       formats: ['es'],
     },
@@ -33,6 +35,21 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
+            instances: [{ browser: 'chromium' }],
+          },
         },
       },
     ],

@@ -79,6 +79,7 @@ export class SQLiteStore {
   #conn: Connection;
   #capture: ChangeCapture;
   #closed = false;
+  #onPageHide: (() => void) | null = null;
 
   private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[]) {
     this.#adapter = options.adapter;
@@ -118,6 +119,7 @@ export class SQLiteStore {
       store.#capture.install();
       for (const warning of recovered.warnings) store.#warn(warning);
       if (built.migrated || recovered.warnings.length > 0) await store.#checkpointNow();
+      store.#watchPageHide();
       return store;
     } catch (error) {
       conn?.close();
@@ -212,6 +214,7 @@ export class SQLiteStore {
     return this.#queue.run(async () => {
       if (this.#closed) return;
       this.#closed = true;
+      if (this.#onPageHide) globalThis.removeEventListener('pagehide', this.#onPageHide);
       try {
         if (this.#journal.hasLog) await this.#checkpointNow();
       } finally {
@@ -224,6 +227,19 @@ export class SQLiteStore {
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * In a browser, checkpoints when the page is hidden or unloaded: the last chance a tab
+   * reliably gets, so the next open replays a short log instead of a long one.
+   */
+  #watchPageHide(): void {
+    if (typeof globalThis.addEventListener !== 'function' || !('onpagehide' in globalThis)) return;
+    this.#onPageHide = () => {
+      if (this.#closed || !this.#journal.hasLog) return;
+      void this.checkpoint().catch((error: unknown) => this.#warn(`checkpoint on pagehide failed: ${messageOf(error)}`));
+    };
+    globalThis.addEventListener('pagehide', this.#onPageHide);
   }
 
   #open(): Connection {

@@ -1,0 +1,6 @@
+import { adapterContract } from '../contract/adapter-contract.js';
+import { storeSuite } from '../contract/store-suite.js';
+import { indexedDbHarness } from './indexeddb-harness.js';
+
+adapterContract('indexeddb (Chromium)', indexedDbHarness);
+storeSuite('indexeddb (Chromium)', indexedDbHarness);
