@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { StoreError, messageOf } from '../src/errors.js';
+import { messageOf, StoreError } from '../src/errors.js';
 
 /** How a second opener behaves while another process holds the store. */
 export type LockMode = 'fail' | 'wait';

@@ -2,10 +2,10 @@ import { close, fdatasync, fsync, ftruncate, open, write } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { StoreError, messageOf } from '../src/errors.js';
+import { messageOf, StoreError } from '../src/errors.js';
 import type { LoadedState, PersistenceAdapter } from '../src/persistence-adapter.js';
 import { FileLock, type LockMode } from './fs-lock.js';
-import { LOG_HEADER, frame, hasLogHeader, parseLog } from './log-frames.js';
+import { frame, hasLogHeader, LOG_HEADER, parseLog } from './log-frames.js';
 
 const openFd = promisify(open);
 const closeFd = promisify(close);
@@ -100,9 +100,13 @@ class FsAdapter implements PersistenceAdapter {
         if (kind === 'corrupt') {
           const aside = `${this.#logPath}.corrupt-${Date.now()}`;
           await writeFile(aside, log);
-          warnings.push(`${this.#logPath} was damaged at byte ${offset} (${reason}); kept ${parsed.records.length} record(s) before it, the whole damaged log is saved as ${aside}`);
+          warnings.push(
+            `${this.#logPath} was damaged at byte ${offset} (${reason}); kept ${parsed.records.length} record(s) before it, the whole damaged log is saved as ${aside}`,
+          );
         } else {
-          warnings.push(`dropped an unfinished append at the end of ${this.#logPath} (byte ${offset}: ${reason}); it had never been acknowledged`);
+          warnings.push(
+            `dropped an unfinished append at the end of ${this.#logPath} (byte ${offset}: ${reason}); it had never been acknowledged`,
+          );
         }
         await this.#openLog();
         await truncateFd(this.#logFd!, parsed.end);

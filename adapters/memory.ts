@@ -50,7 +50,7 @@ export function memoryAdapter(volume: MemoryVolume = new MemoryVolume()): Persis
     async load(): Promise<LoadedState> {
       volume.lock(self);
       open = true;
-      return { snapshot: volume.snapshot && volume.snapshot.slice(), records: volume.records.map((r) => r.slice()), warnings: [] };
+      return { snapshot: volume.snapshot?.slice() ?? null, records: volume.records.map((r) => r.slice()), warnings: [] };
     },
     async append(record: Uint8Array): Promise<void> {
       requireOpen();

@@ -5,7 +5,10 @@ import { fsAdapter } from 'agent-ops-store/adapters/fs';
 
 const path = process.argv[2] ?? './agent-ops.db';
 const store = await openStore({ adapter: fsAdapter(path) });
-const uuid = `demo-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.floor(Math.random() * 1e4)}`;
+const uuid = `demo-${new Date()
+  .toISOString()
+  .replace(/[-:.TZ]/g, '')
+  .slice(0, 14)}-${Math.floor(Math.random() * 1e4)}`;
 
 const mission = await store.missions.create({ phase: 'PLANNING', uuid, metadata: { goal: 'add a --json flag to the CLI' } });
 await store.missions.setStatus(uuid, 'in_progress');
@@ -13,12 +16,13 @@ await store.missions.setStatus(uuid, 'in_progress');
 // Planning: look around, decide, remember the plan.
 const files: Record<string, string> = { 'src/cli.ts': 'export function main() {}', 'README.md': '# cli' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const readFile = (p: string) => store.toolCalls.track(uuid, 'read_file', { path: p }, async () => {
-  await sleep(3);
-  const text = files[p];
-  if (text === undefined) throw new Error(`ENOENT: ${p}`);
-  return text;
-});
+const readFile = (p: string) =>
+  store.toolCalls.track(uuid, 'read_file', { path: p }, async () => {
+    await sleep(3);
+    const text = files[p];
+    if (text === undefined) throw new Error(`ENOENT: ${p}`);
+    return text;
+  });
 await store.toolCalls.track(uuid, 'search', { query: 'argv' }, async () => {
   await sleep(12);
   return ['src/cli.ts'];
@@ -60,23 +64,29 @@ await store.missions.setStatus(impl, 'completed');
 console.log(`Recorded missions ${uuid} (id ${mission.id}, planning) and ${impl} (coding) into ${path}\n`);
 
 console.log('-- "What tools did the planning phase use?" (every PLANNING mission in this file)');
-console.table(await store.query(`SELECT tool_name, COUNT(*)
+console.table(
+  await store.query(`SELECT tool_name, COUNT(*)
 FROM tool_calls
 JOIN missions ON tool_calls.mission_id = missions.id
 WHERE missions.phase = 'PLANNING'
-GROUP BY tool_name;`));
+GROUP BY tool_name;`),
+);
 
 console.log(`-- "Why did the agent make decision X?" (mission '${uuid}')`);
-console.table(await store.query(
-  `SELECT decision_type, rationale, timestamp FROM decisions
+console.table(
+  await store.query(
+    `SELECT decision_type, rationale, timestamp FROM decisions
    WHERE mission_id = (SELECT id FROM missions WHERE mission_uuid = ?) ORDER BY timestamp`,
-  [uuid],
-));
+    [uuid],
+  ),
+);
 
 console.log('-- "Show me all failed tool calls in the last hour"');
-console.table(await store.query(`SELECT * FROM tool_calls
+console.table(
+  await store.query(`SELECT * FROM tool_calls
 WHERE success = 0
-  AND timestamp > datetime('now', '-1 hour');`));
+  AND timestamp > datetime('now', '-1 hour');`),
+);
 
 console.log('-- Tool stats, every mission');
 console.table(await store.toolCalls.stats());

@@ -1,5 +1,5 @@
 import type { Executor } from './executor.js';
-import { type JsonValue, fromJsonText, toJsonText } from './json-value.js';
+import { fromJsonText, type JsonValue, toJsonText } from './json-value.js';
 import { addSeconds, formatTimestamp } from './timestamp.js';
 import { type MissionRef, optionalNonNegative, requireMissionRef, requireText, resolveMission } from './validate.js';
 
@@ -40,10 +40,11 @@ export class AgentMemoryRepository {
     const mission = requireMissionRef(ref);
     const name = requireText('key', key);
     return this.#exec.read((conn) => {
-      const row = conn.get(
-        'SELECT value FROM agent_memory WHERE mission_id = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)',
-        [resolveMission(conn, mission), name, formatTimestamp(this.#exec.now())],
-      );
+      const row = conn.get('SELECT value FROM agent_memory WHERE mission_id = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)', [
+        resolveMission(conn, mission),
+        name,
+        formatTimestamp(this.#exec.now()),
+      ]);
       return row ? fromJsonText(row.value) : undefined;
     });
   }

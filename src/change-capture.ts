@@ -42,7 +42,9 @@ export class ChangeCapture {
     for (const { name } of conn.all("SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE 'aos_capture_%'")) {
       conn.exec(`DROP TRIGGER temp."${String(name)}"`);
     }
-    conn.exec(`CREATE TEMP TABLE IF NOT EXISTS aos_touched (tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid)) WITHOUT ROWID`);
+    conn.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS aos_touched (tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid)) WITHOUT ROWID`,
+    );
     this.#columns = new Map();
     for (const table of journaledTables(conn)) {
       const t = quoteIdent(table);

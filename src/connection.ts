@@ -1,5 +1,5 @@
-import type { BindParams, SqlJsDatabase as Database, SqlJsStatement as Statement, SqlValue } from './sql-js.js';
-import { StoreError, messageOf } from './errors.js';
+import { messageOf, StoreError } from './errors.js';
+import type { BindParams, SqlJsDatabase as Database, SqlValue, SqlJsStatement as Statement } from './sql-js.js';
 
 /** A value SQLite stores: what the journal captures and replays. */
 export type CellValue = null | bigint | number | string | Uint8Array;

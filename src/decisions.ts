@@ -55,9 +55,7 @@ export class DecisionRepository {
   async history(ref: MissionRef): Promise<Decision[]> {
     const mission = requireMissionRef(ref);
     return this.#exec.read((conn) =>
-      conn
-        .all('SELECT * FROM decisions WHERE mission_id = ? ORDER BY timestamp, id', [resolveMission(conn, mission)])
-        .map(toDecision),
+      conn.all('SELECT * FROM decisions WHERE mission_id = ? ORDER BY timestamp, id', [resolveMission(conn, mission)]).map(toDecision),
     );
   }
 }

@@ -1,5 +1,5 @@
 import type { ChangeSet } from './change-capture.js';
-import { StoreError, messageOf } from './errors.js';
+import { messageOf, StoreError } from './errors.js';
 import type { PersistenceAdapter } from './persistence-adapter.js';
 import { type CommitRecord, decodeRecord, encodeRecord } from './record-codec.js';
 import { checkSnapshot, readGeneration, writeGeneration } from './snapshot-header.js';
@@ -49,6 +49,7 @@ export class Journal {
     if (loaded.snapshot) checkSnapshot(loaded.snapshot, `the snapshot at ${where}`);
     this.#generation = readGeneration(loaded.snapshot);
     this.#snapshotBytes = loaded.snapshot?.length ?? 0;
+    this.#logBytes = 0;
     const warnings = [...loaded.warnings];
     const records: CommitRecord[] = [];
     let stale = 0;

@@ -50,7 +50,7 @@ function check(field: string, value: unknown, path: string, seen: Set<object>): 
   }
   seen.add(object);
   if (Array.isArray(object)) {
-    object.forEach((item, index) => check(field, item, `${path}[${index}]`, seen));
+    for (const [index, item] of object.entries()) check(field, item, `${path}[${index}]`, seen);
   } else {
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {

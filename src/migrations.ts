@@ -1,6 +1,6 @@
 import init from '../schema/0001_init.sql?raw';
 import type { Connection } from './connection.js';
-import { StoreError, messageOf } from './errors.js';
+import { messageOf, StoreError } from './errors.js';
 
 /** One forward-only schema step; `version` is what PRAGMA user_version becomes after it. */
 export interface Migration {
@@ -53,7 +53,10 @@ export function migrate(conn: Connection, migrations: readonly Migration[]): num
       conn.exec(migration.sql);
       const violations = conn.all('SELECT * FROM pragma_foreign_key_check LIMIT 1');
       if (violations.length > 0) {
-        throw new StoreError('CONSTRAINT', `migration ${migration.name} leaves a foreign key violation in '${String(violations[0]!.table)}'`);
+        throw new StoreError(
+          'CONSTRAINT',
+          `migration ${migration.name} leaves a foreign key violation in '${String(violations[0]!.table)}'`,
+        );
       }
       conn.exec(`PRAGMA user_version = ${migration.version}`);
       conn.exec('COMMIT');

@@ -1,9 +1,9 @@
 import type { Row } from './connection.js';
 import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
-import { type JsonValue, fromJsonText, toNullableJsonText } from './json-value.js';
+import { fromJsonText, type JsonValue, toNullableJsonText } from './json-value.js';
 import { formatTimestamp } from './timestamp.js';
-import { type MissionRef, describe, requireMissionRef, requireText, resolveMission } from './validate.js';
+import { describe, type MissionRef, requireMissionRef, requireText, resolveMission } from './validate.js';
 
 /** Where a mission is in its lifecycle. */
 export type MissionStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
@@ -66,10 +66,12 @@ export class MissionRepository {
         throw new StoreError('CONFLICT', `mission '${uuid}' already exists`);
       }
       const createdAt = formatTimestamp(this.#exec.now());
-      conn.run(
-        "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata) VALUES (?, ?, 'pending', ?, ?)",
-        [uuid, phase, createdAt, metadata],
-      );
+      conn.run("INSERT INTO missions (mission_uuid, phase, status, created_at, metadata) VALUES (?, ?, 'pending', ?, ?)", [
+        uuid,
+        phase,
+        createdAt,
+        metadata,
+      ]);
       return toMission(conn.get('SELECT * FROM missions WHERE mission_uuid = ?', [uuid])!);
     });
   }
@@ -94,10 +96,12 @@ export class MissionRepository {
     const offset = pageSize('offset', options.offset, 0);
     return this.#exec.read((conn) =>
       conn
-        .all(
-          'SELECT * FROM missions WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR phase = ?2) ORDER BY id LIMIT ?3 OFFSET ?4',
-          [options.status ?? null, options.phase ?? null, limit, offset],
-        )
+        .all('SELECT * FROM missions WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR phase = ?2) ORDER BY id LIMIT ?3 OFFSET ?4', [
+          options.status ?? null,
+          options.phase ?? null,
+          limit,
+          offset,
+        ])
         .map(toMission),
     );
   }

@@ -1,9 +1,9 @@
 import type { Row } from './connection.js';
 import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
-import { type JsonValue, fromJsonText, toNullableJsonText } from './json-value.js';
+import { fromJsonText, type JsonValue, toNullableJsonText } from './json-value.js';
 import { formatTimestamp } from './timestamp.js';
-import { type MissionRef, describe, requireBoolean, requireMissionRef, requireText, resolveMission } from './validate.js';
+import { describe, type MissionRef, requireBoolean, requireMissionRef, requireText, resolveMission } from './validate.js';
 
 /** One playbook run as stored; `completedAt` and `success` are null while it runs. */
 export interface PlaybookRun {

@@ -1,6 +1,6 @@
-import type { BindParams, SqlValue } from './sql-js.js';
 import { type Connection, type Row, sqlError } from './connection.js';
 import { StoreError } from './errors.js';
+import type { BindParams, SqlValue } from './sql-js.js';
 import { describe } from './validate.js';
 
 /** Values `store.query` binds: booleans become 1 and 0. */
@@ -53,7 +53,11 @@ export function runQuery(conn: Connection, sql: string, params: QueryParams | un
   if (first.done) throw new StoreError('INVALID_INPUT', 'query holds no SQL statement');
   const statement = first.value;
   try {
-    if (head(statements.getRemainingSQL().replace(/^[\s;]*/, '')).replace(/;/g, '').trim().length > 0) {
+    if (
+      head(statements.getRemainingSQL().replace(/^[\s;]*/, ''))
+        .replace(/;/g, '')
+        .trim().length > 0
+    ) {
       throw new StoreError('INVALID_INPUT', 'query must be a single statement; run several with store.transaction()');
     }
     statement.bind(bound);

@@ -12,7 +12,7 @@ export interface CommitRecord {
 
 const MAGIC = 0x41_4f_53_52; // 'AOSR'
 const VERSION = 1;
-const enum Tag {
+enum Tag {
   Null = 0,
   Integer = 1,
   Real = 2,

@@ -1,6 +1,6 @@
-import type { SqlJsStatic } from './sql-js.js';
 import initSqlJs from 'sql.js/dist/sql-wasm-browser.js';
 import wasmDataUrl from 'sql.js/dist/sql-wasm-browser.wasm?inline';
+import type { SqlJsStatic } from './sql-js.js';
 
 let engine: Promise<SqlJsStatic> | undefined;
 

@@ -10,8 +10,7 @@ export function formatTimestamp(date: Date): string {
   return date.toISOString().replace('T', ' ');
 }
 
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /**
  * Normalises a caller's timestamp (a Date, or an ISO 8601 / SQLite-style string) to the

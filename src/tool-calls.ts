@@ -1,6 +1,6 @@
 import type { Row } from './connection.js';
 import type { Executor } from './executor.js';
-import { type JsonValue, fromJsonText, toJsonText, toNullableJsonText } from './json-value.js';
+import { fromJsonText, type JsonValue, toJsonText, toNullableJsonText } from './json-value.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
 import {
   type MissionRef,

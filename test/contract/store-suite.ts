@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Migration, type SQLiteStore, StoreError, openStore, schemaMigrations } from '../../src/index.js';
+import { type Migration, openStore, type SQLiteStore, StoreError, schemaMigrations } from '../../src/index.js';
 import type { AdapterHarness, HarnessFactory } from './harness.js';
 
 const TABLES = ['missions', 'tool_calls', 'decisions', 'playbook_runs', 'agent_memory'] as const;
@@ -60,7 +60,13 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const store = await fresh();
         const a = await store.missions.create({ phase: 'PLANNING', uuid: 'abc-123', metadata: { goal: 'ship', tags: ['x'] } });
         const b = await store.missions.create({ phase: 'CODING' });
-        expect(a).toMatchObject({ uuid: 'abc-123', phase: 'PLANNING', status: 'pending', completedAt: null, metadata: { goal: 'ship', tags: ['x'] } });
+        expect(a).toMatchObject({
+          uuid: 'abc-123',
+          phase: 'PLANNING',
+          status: 'pending',
+          completedAt: null,
+          metadata: { goal: 'ship', tags: ['x'] },
+        });
         expect(a.createdAt).toBe('2026-11-28 12:00:00.000Z');
         expect(b.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         expect(await store.missions.get(a.id)).toEqual(a);
@@ -183,11 +189,46 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
       it('records calls with defaults and given timestamps, normalised to UTC', async () => {
         const store = await fresh();
         await store.missions.create({ phase: 'P', uuid: 'm' });
-        const a = await store.toolCalls.record({ mission: 'm', toolName: 'read_file', args: { path: '/x' }, result: 'text', durationMs: 12.4, success: true });
-        expect(a).toMatchObject({ toolName: 'read_file', args: { path: '/x' }, result: 'text', durationMs: 12, success: true, timestamp: '2026-11-28 12:00:00.000Z', errorMessage: null });
-        const b = await store.toolCalls.record({ mission: 'm', toolName: 'x', args: [], success: false, errorMessage: 'boom', timestamp: '2026-11-28T14:30:00+02:00', agentName: 'coder' });
-        expect(b).toMatchObject({ timestamp: '2026-11-28 12:30:00.000Z', success: false, errorMessage: 'boom', agentName: 'coder', result: null });
-        const c = await store.toolCalls.record({ mission: 'm', toolName: 'x', args: null, success: true, timestamp: new Date('2026-01-02T03:04:05.678Z') });
+        const a = await store.toolCalls.record({
+          mission: 'm',
+          toolName: 'read_file',
+          args: { path: '/x' },
+          result: 'text',
+          durationMs: 12.4,
+          success: true,
+        });
+        expect(a).toMatchObject({
+          toolName: 'read_file',
+          args: { path: '/x' },
+          result: 'text',
+          durationMs: 12,
+          success: true,
+          timestamp: '2026-11-28 12:00:00.000Z',
+          errorMessage: null,
+        });
+        const b = await store.toolCalls.record({
+          mission: 'm',
+          toolName: 'x',
+          args: [],
+          success: false,
+          errorMessage: 'boom',
+          timestamp: '2026-11-28T14:30:00+02:00',
+          agentName: 'coder',
+        });
+        expect(b).toMatchObject({
+          timestamp: '2026-11-28 12:30:00.000Z',
+          success: false,
+          errorMessage: 'boom',
+          agentName: 'coder',
+          result: null,
+        });
+        const c = await store.toolCalls.record({
+          mission: 'm',
+          toolName: 'x',
+          args: null,
+          success: true,
+          timestamp: new Date('2026-01-02T03:04:05.678Z'),
+        });
         expect(c.timestamp).toBe('2026-01-02 03:04:05.678Z');
         expect((await store.toolCalls.list({ mission: 'm' })).map((t) => t.id)).toEqual([c.id, a.id, b.id]);
       });
@@ -213,7 +254,14 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         await store.missions.create({ phase: 'P', uuid: 'a' });
         await store.missions.create({ phase: 'P', uuid: 'b' });
         for (let i = 1; i <= 20; i++) {
-          await store.toolCalls.record({ mission: 'a', toolName: 'read', args: {}, durationMs: i, success: i % 5 !== 0, timestamp: `2026-11-28T10:00:${String(i).padStart(2, '0')}Z` });
+          await store.toolCalls.record({
+            mission: 'a',
+            toolName: 'read',
+            args: {},
+            durationMs: i,
+            success: i % 5 !== 0,
+            timestamp: `2026-11-28T10:00:${String(i).padStart(2, '0')}Z`,
+          });
         }
         await store.toolCalls.record({ mission: 'b', toolName: 'write', args: {}, success: true });
         await store.toolCalls.record({ mission: 'b', toolName: 'read', args: {}, durationMs: 1000, success: false });
@@ -237,7 +285,13 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
           ['2026-11-28T12:01:00Z', 'first'],
           ['2026-11-28T12:02:00Z', 'second'],
         ]) {
-          await store.decisions.record({ mission: 'abc-123', decisionType: type!, rationale: `because ${type}`, agentName: 'planner', timestamp: t! });
+          await store.decisions.record({
+            mission: 'abc-123',
+            decisionType: type!,
+            rationale: `because ${type}`,
+            agentName: 'planner',
+            timestamp: t!,
+          });
         }
         expect((await store.decisions.history('abc-123')).map((d) => d.decisionType)).toEqual(['first', 'second', 'third']);
       });
@@ -288,8 +342,10 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const store = await fresh();
         await store.missions.create({ phase: 'PLANNING', uuid: 'plan' });
         await store.missions.create({ phase: 'CODING', uuid: 'code' });
-        for (const tool of ['search', 'search', 'read_file']) await store.toolCalls.record({ mission: 'plan', toolName: tool, args: {}, success: true });
-        for (const tool of ['search', 'write_file']) await store.toolCalls.record({ mission: 'code', toolName: tool, args: {}, success: true });
+        for (const tool of ['search', 'search', 'read_file'])
+          await store.toolCalls.record({ mission: 'plan', toolName: tool, args: {}, success: true });
+        for (const tool of ['search', 'write_file'])
+          await store.toolCalls.record({ mission: 'code', toolName: tool, args: {}, success: true });
         const rows = await store.query(
           `SELECT tool_name, COUNT(*)
            FROM tool_calls
@@ -307,9 +363,27 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const store = await fresh();
         await store.missions.create({ phase: 'PLANNING', uuid: 'abc-123' });
         await store.missions.create({ phase: 'PLANNING', uuid: 'other' });
-        await store.decisions.record({ mission: 'abc-123', decisionType: 'b', rationale: 'later', agentName: 'x', timestamp: '2026-11-28T12:00:02Z' });
-        await store.decisions.record({ mission: 'other', decisionType: 'z', rationale: 'not this one', agentName: 'x', timestamp: '2026-11-28T12:00:01Z' });
-        await store.decisions.record({ mission: 'abc-123', decisionType: 'a', rationale: 'earlier', agentName: 'x', timestamp: '2026-11-28T12:00:01Z' });
+        await store.decisions.record({
+          mission: 'abc-123',
+          decisionType: 'b',
+          rationale: 'later',
+          agentName: 'x',
+          timestamp: '2026-11-28T12:00:02Z',
+        });
+        await store.decisions.record({
+          mission: 'other',
+          decisionType: 'z',
+          rationale: 'not this one',
+          agentName: 'x',
+          timestamp: '2026-11-28T12:00:01Z',
+        });
+        await store.decisions.record({
+          mission: 'abc-123',
+          decisionType: 'a',
+          rationale: 'earlier',
+          agentName: 'x',
+          timestamp: '2026-11-28T12:00:01Z',
+        });
         const rows = await store.query(
           `SELECT decision_type, rationale, timestamp
            FROM decisions
@@ -342,8 +416,18 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
       it('binds parameters, refuses transaction control and several statements', async () => {
         const store = await fresh();
         await store.missions.create({ phase: 'P', uuid: "it's" });
-        expect(await store.query('SELECT mission_uuid FROM missions WHERE mission_uuid = :u', { ':u': "it's" })).toEqual([{ mission_uuid: "it's" }]);
-        for (const sql of ['BEGIN', 'COMMIT', '  -- c\n rollback', 'ATTACH DATABASE x AS y', 'PRAGMA foreign_keys = OFF', 'SELECT 1; DELETE FROM missions', '']) {
+        expect(await store.query('SELECT mission_uuid FROM missions WHERE mission_uuid = :u', { ':u': "it's" })).toEqual([
+          { mission_uuid: "it's" },
+        ]);
+        for (const sql of [
+          'BEGIN',
+          'COMMIT',
+          '  -- c\n rollback',
+          'ATTACH DATABASE x AS y',
+          'PRAGMA foreign_keys = OFF',
+          'SELECT 1; DELETE FROM missions',
+          '',
+        ]) {
           expect((await rejection(store.query(sql))).code, sql).toBe('INVALID_INPUT');
         }
         expect((await rejection(store.query('SELECT * FROM nowhere'))).code).toBe('SQL');
@@ -385,7 +469,10 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const store = await fresh();
         const m = await store.missions.create({ phase: 'P' });
         for (let i = 0; i < 3; i++) await store.toolCalls.record({ mission: m.id, toolName: `t${i}`, args: {}, success: true });
-        await store.query("INSERT OR REPLACE INTO tool_calls (id, mission_id, tool_name, args, timestamp, success) VALUES (2, ?, 'replaced', '[]', 'x', 1)", [m.id]);
+        await store.query(
+          "INSERT OR REPLACE INTO tool_calls (id, mission_id, tool_name, args, timestamp, success) VALUES (2, ?, 'replaced', '[]', 'x', 1)",
+          [m.id],
+        );
         await store.query('DELETE FROM decisions');
         await store.query('DELETE FROM tool_calls WHERE id = 1');
         const before = await dump(store);
@@ -421,27 +508,97 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const cycle: Record<string, unknown> = {};
         cycle.self = cycle;
         const cases: [string, () => Promise<unknown>, string, RegExp][] = [
-          ['unknown mission', () => store.toolCalls.record({ mission: 'nope', toolName: 't', args: {}, success: true }), 'NOT_FOUND', /nope/],
-          ['unknown mission id', () => store.decisions.record({ mission: 4242, decisionType: 'd', rationale: 'r', agentName: 'a' }), 'NOT_FOUND', /4242/],
-          ['empty tool name', () => store.toolCalls.record({ mission: m.id, toolName: '', args: {}, success: true }), 'INVALID_INPUT', /toolName/],
-          ['non-string tool name', () => store.toolCalls.record({ mission: m.id, toolName: 7 as never, args: {}, success: true }), 'INVALID_INPUT', /toolName/],
-          ['BigInt args', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: { n: 1n }, success: true }), 'INVALID_INPUT', /args.*BigInt/],
-          ['function args', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: { f: () => 1 }, success: true }), 'INVALID_INPUT', /args.*function/],
-          ['cyclic args', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: cycle, success: true }), 'INVALID_INPUT', /args.*cycle/],
-          ['undefined args', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: undefined, success: true }), 'INVALID_INPUT', /args/],
-          ['NaN in result', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, result: [Number.NaN], success: true }), 'INVALID_INPUT', /result/],
-          ['negative duration', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, durationMs: -1, success: true }), 'INVALID_INPUT', /durationMs/],
-          ['success not boolean', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: 1 as never }), 'INVALID_INPUT', /success/],
-          ['bad timestamp', () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true, timestamp: '2026-13-45' }), 'INVALID_INPUT', /timestamp/],
+          [
+            'unknown mission',
+            () => store.toolCalls.record({ mission: 'nope', toolName: 't', args: {}, success: true }),
+            'NOT_FOUND',
+            /nope/,
+          ],
+          [
+            'unknown mission id',
+            () => store.decisions.record({ mission: 4242, decisionType: 'd', rationale: 'r', agentName: 'a' }),
+            'NOT_FOUND',
+            /4242/,
+          ],
+          [
+            'empty tool name',
+            () => store.toolCalls.record({ mission: m.id, toolName: '', args: {}, success: true }),
+            'INVALID_INPUT',
+            /toolName/,
+          ],
+          [
+            'non-string tool name',
+            () => store.toolCalls.record({ mission: m.id, toolName: 7 as never, args: {}, success: true }),
+            'INVALID_INPUT',
+            /toolName/,
+          ],
+          [
+            'BigInt args',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: { n: 1n }, success: true }),
+            'INVALID_INPUT',
+            /args.*BigInt/,
+          ],
+          [
+            'function args',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: { f: () => 1 }, success: true }),
+            'INVALID_INPUT',
+            /args.*function/,
+          ],
+          [
+            'cyclic args',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: cycle, success: true }),
+            'INVALID_INPUT',
+            /args.*cycle/,
+          ],
+          [
+            'undefined args',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: undefined, success: true }),
+            'INVALID_INPUT',
+            /args/,
+          ],
+          [
+            'NaN in result',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, result: [Number.NaN], success: true }),
+            'INVALID_INPUT',
+            /result/,
+          ],
+          [
+            'negative duration',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, durationMs: -1, success: true }),
+            'INVALID_INPUT',
+            /durationMs/,
+          ],
+          [
+            'success not boolean',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: 1 as never }),
+            'INVALID_INPUT',
+            /success/,
+          ],
+          [
+            'bad timestamp',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true, timestamp: '2026-13-45' }),
+            'INVALID_INPUT',
+            /timestamp/,
+          ],
           ['negative ttl', () => store.memory.set(m.id, 'k', 'w', { ttlSeconds: -5 }), 'INVALID_INPUT', /ttlSeconds/],
           ['memory value not JSON', () => store.memory.set(m.id, 'k', new Map()), 'INVALID_INPUT', /memory value 'k'/],
           ['empty key', () => store.memory.set(m.id, '', 1), 'INVALID_INPUT', /key/],
           ['unknown status', () => store.missions.setStatus(m.id, 'done' as never), 'INVALID_INPUT', /status.*done/],
           ['forbidden transition', () => store.missions.setStatus(m.id, 'pending'), 'INVALID_TRANSITION', /in_progress.*pending/],
           ['empty phase', () => store.missions.create({ phase: '' }), 'INVALID_INPUT', /phase/],
-          ['metadata with undefined in an array', () => store.missions.create({ phase: 'P', metadata: [undefined] }), 'INVALID_INPUT', /metadata/],
+          [
+            'metadata with undefined in an array',
+            () => store.missions.create({ phase: 'P', metadata: [undefined] }),
+            'INVALID_INPUT',
+            /metadata/,
+          ],
           ['bad mission ref', () => store.missions.get(-1), 'INVALID_INPUT', /mission/],
-          ['empty decision type', () => store.decisions.record({ mission: m.id, decisionType: '', rationale: 'r', agentName: 'a' }), 'INVALID_INPUT', /decisionType/],
+          [
+            'empty decision type',
+            () => store.decisions.record({ mission: m.id, decisionType: '', rationale: 'r', agentName: 'a' }),
+            'INVALID_INPUT',
+            /decisionType/,
+          ],
           ['bad run id', () => store.playbookRuns.finish(0, { success: true }), 'INVALID_INPUT', /runId/],
           ['CHECK constraint in raw SQL', () => store.query('UPDATE tool_calls SET success = 7'), 'CONSTRAINT', /CHECK/],
         ];
@@ -481,7 +638,8 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
       it('every acknowledged write survives a crash without close, and the log is replayed exactly', async () => {
         const store = await fresh();
         const m = await store.missions.create({ phase: 'P', uuid: 'm', metadata: { n: 1.5, big: 2 ** 53 - 1, s: 'é😀' } });
-        for (let i = 0; i < 50; i++) await store.toolCalls.record({ mission: 'm', toolName: `t${i % 3}`, args: { i }, durationMs: i, success: i % 7 !== 0 });
+        for (let i = 0; i < 50; i++)
+          await store.toolCalls.record({ mission: 'm', toolName: `t${i % 3}`, args: { i }, durationMs: i, success: i % 7 !== 0 });
         await store.checkpoint();
         await store.memory.set('m', 'k', { deep: [1, { x: null }] }, { ttlSeconds: 10 });
         await store.missions.setStatus(m.id, 'in_progress');

@@ -33,6 +33,6 @@ describe('the built package, imported by name (dist/)', () => {
     expect(out.after.decisions).toBe(1);
     expect(out).toMatchObject({ errorIsStoreError: true, code: 'INVALID_INPUT' });
     expect(sqlite('PRAGMA integrity_check')).toBe('ok');
-    expect(sqlite("SELECT count(*) FROM tool_calls WHERE mission_id NOT IN (SELECT id FROM missions)")).toBe('0');
+    expect(sqlite('SELECT count(*) FROM tool_calls WHERE mission_id NOT IN (SELECT id FROM missions)')).toBe('0');
   });
 });

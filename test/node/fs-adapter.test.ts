@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fsAdapter } from '../../adapters/fs.js';
 import { adapterContract } from '../contract/adapter-contract.js';
-import { storeSuite } from '../contract/store-suite.js';
 import type { AdapterHarness } from '../contract/harness.js';
+import { storeSuite } from '../contract/store-suite.js';
 
 async function fsHarness(): Promise<AdapterHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'aos-fs-'));

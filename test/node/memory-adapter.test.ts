@@ -1,7 +1,7 @@
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import { adapterContract } from '../contract/adapter-contract.js';
-import { storeSuite } from '../contract/store-suite.js';
 import type { AdapterHarness } from '../contract/harness.js';
+import { storeSuite } from '../contract/store-suite.js';
 
 function memoryHarness(): AdapterHarness {
   const volume = new MemoryVolume();

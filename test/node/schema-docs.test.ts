@@ -29,12 +29,22 @@ describe('docs/tasks/ARCH-001_schema.sql', () => {
   it("has the seed's indexes, foreign keys with cascade, and a comment on every column", async () => {
     const names = (await objects(docsSchema)).filter((o) => o[0] === 'index').map((o) => o[1]);
     expect(names).toEqual(
-      expect.arrayContaining(['idx_missions_status', 'idx_tool_calls_mission_time', 'idx_tool_calls_success', 'idx_decisions_mission_time', 'idx_agent_memory_mission_key']),
+      expect.arrayContaining([
+        'idx_missions_status',
+        'idx_tool_calls_mission_time',
+        'idx_tool_calls_success',
+        'idx_decisions_mission_time',
+        'idx_agent_memory_mission_key',
+      ]),
     );
     for (const table of ['tool_calls', 'decisions', 'playbook_runs', 'agent_memory']) {
-      const fk = execFileSync('sqlite3', [':memory:', '.read docs/tasks/ARCH-001_schema.sql', `SELECT "table", "to", on_delete FROM pragma_foreign_key_list('${table}')`], {
-        encoding: 'utf8',
-      });
+      const fk = execFileSync(
+        'sqlite3',
+        [':memory:', '.read docs/tasks/ARCH-001_schema.sql', `SELECT "table", "to", on_delete FROM pragma_foreign_key_list('${table}')`],
+        {
+          encoding: 'utf8',
+        },
+      );
       expect(fk.trim(), table).toBe('missions|id|CASCADE');
     }
     // Each column definition line carries a '--' comment.
