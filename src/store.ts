@@ -118,7 +118,9 @@ export class SQLiteStore {
       const store = new SQLiteStore(options, journal, conn, migrations);
       store.#capture.install();
       for (const warning of recovered.warnings) store.#warn(warning);
-      if (built.migrated || recovered.warnings.length > 0) await store.#checkpointNow();
+      // Not on warnings: the adapter already cut a torn tail off, and a checkpoint here would
+      // rewrite the snapshot of a store that was only read.
+      if (built.migrated) await store.#checkpointNow();
       store.#watchPageHide();
       return store;
     } catch (error) {
@@ -205,7 +207,7 @@ export class SQLiteStore {
   checkpoint(): Promise<void> {
     return this.#queue.run(async () => {
       this.#open();
-      await this.#checkpointNow();
+      await this.#checkpointOrReload();
     });
   }
 
@@ -290,7 +292,7 @@ export class SQLiteStore {
       if (this.#journal.wantsCheckpoint) {
         this.#queue
           .run(async () => {
-            if (!this.#closed) await this.#checkpointNow();
+            if (!this.#closed) await this.#checkpointOrReload();
           })
           .catch((error: unknown) => this.#warn(`background checkpoint failed, the log keeps growing: ${messageOf(error)}`));
       }
@@ -302,7 +304,11 @@ export class SQLiteStore {
     await this.#journal.checkpoint(this.#conn.db.export());
   }
 
-  /** Checkpoints after a change that only a checkpoint can carry; on failure, reloads the durable state. */
+  /**
+   * Checkpoints; on failure, reloads the durable state. A failed checkpoint may still have
+   * replaced the snapshot (and its generation): records appended after it under the old
+   * generation would be ignored as stale on the next open, so the journal must re-read it.
+   */
   async #checkpointOrReload(): Promise<void> {
     try {
       await this.#checkpointNow();
