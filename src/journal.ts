@@ -50,7 +50,6 @@ export class Journal {
     this.#generation = readGeneration(loaded.snapshot);
     this.#snapshotBytes = loaded.snapshot?.length ?? 0;
     this.#logBytes = 0;
-    this.#logBytes = 0;
     const warnings = [...loaded.warnings];
     const records: CommitRecord[] = [];
     let stale = 0;
