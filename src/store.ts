@@ -265,6 +265,8 @@ export class SQLiteStore {
         result = await fn(conn);
         if (conn.pragma('schema_version') !== schemaBefore) {
           journaledTables(conn);
+          // The checkpoint carries this transaction's row changes too: forget them.
+          this.#capture.discard();
           conn.exec('COMMIT');
           conn.clearStatements();
           this.#capture.install();

@@ -484,6 +484,22 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         expect(after.tool_calls).toHaveLength(0);
       });
 
+      it('a transaction mixing a schema change with row writes keeps both, and later records stay small', async () => {
+        const store = await fresh();
+        await store.missions.create({ phase: 'P', uuid: 'm' });
+        await store.transaction(async (tx) => {
+          await tx.query('CREATE TABLE labels (id INTEGER PRIMARY KEY, mission_id INTEGER REFERENCES missions(id) ON DELETE CASCADE, label TEXT)');
+          await tx.query("INSERT INTO labels (mission_id, label) VALUES (1, 'urgent')");
+          await tx.toolCalls.record({ mission: 'm', toolName: 'in-ddl-tx', args: {}, success: true });
+        });
+        await store.query("INSERT INTO labels (mission_id, label) VALUES (1, 'later')");
+        const recovered = await crashAndReopen(store);
+        expect(await recovered.query('SELECT label FROM labels ORDER BY id')).toEqual([{ label: 'urgent' }, { label: 'later' }]);
+        expect(await recovered.query('SELECT tool_name FROM tool_calls')).toEqual([{ tool_name: 'in-ddl-tx' }]);
+        await recovered.missions.delete('m');
+        expect(await recovered.query('SELECT count(*) AS n FROM labels')).toEqual([{ n: 0 }]);
+      });
+
       it('a schema change through query checkpoints and survives a crash; WITHOUT ROWID is refused', async () => {
         const store = await fresh();
         await store.query('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
