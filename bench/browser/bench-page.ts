@@ -1,0 +1,170 @@
+// The page side of `bench/browser-bench.ts`: runs each case in Chromium and hands the
+// per-operation latencies (ms) back to the Node script, which does the statistics.
+import { PGlite } from '@electric-sql/pglite';
+import { openStore, type PersistenceAdapter, type SQLiteStore } from 'agent-ops-store';
+import { indexedDbAdapter } from 'agent-ops-store/adapters/indexeddb';
+import { memoryAdapter } from 'agent-ops-store/adapters/memory';
+
+const TOOLS = ['read_file', 'search_code', 'run_tests', 'write_file', 'http_get', 'list_dir'];
+const WORDS = (
+  'agent mission plan tool call result error retry timeout cache index query schema table row ' +
+  'commit journal snapshot checkpoint durable latency source module function import export'
+).split(' ');
+
+let seed = 0x2545f491;
+function random(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 2 ** 32;
+}
+function text(chars: number): string {
+  let out = '';
+  while (out.length < chars) out += `${WORDS[Math.floor(random() * WORDS.length)]} `;
+  return out.slice(0, chars);
+}
+
+/** ~1 KB of args + result JSON per call, like the Node bench. */
+const PAYLOADS = Array.from({ length: 256 }, (_, i) => ({
+  toolName: TOOLS[i % TOOLS.length]!,
+  args: { path: `src/${text(12).trim().replaceAll(' ', '-')}/file-${i}.ts`, query: text(60), context: text(280) },
+  result: { ok: true, matches: Array.from({ length: 4 }, (_, k) => ({ line: 10 + k * 7, text: text(70) })), summary: text(180) },
+  durationMs: 5 + (i % 200),
+  success: i % 17 !== 0,
+}));
+const payload = (i: number) => PAYLOADS[i % PAYLOADS.length]!;
+
+function deleteDatabase(name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function dbBytes(store: SQLiteStore): Promise<number> {
+  const [row] = (await store.query('SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()')) as {
+    bytes: number;
+  }[];
+  return row!.bytes;
+}
+
+/**
+ * Fills a fresh store to about `targetBytes`, reopens it, then times `count` durable
+ * toolCalls.record. `memory: true` runs the same on the memory adapter: the CPU part alone.
+ */
+async function agentOpsStore(options: { targetBytes: number; warmup: number; count: number; memory?: boolean }) {
+  const name = `bench-${options.targetBytes}`;
+  await deleteDatabase(`agent-ops-store:${name}`);
+  const volume = memoryAdapter().volume;
+  const appends: number[] = [];
+  const adapter = () => timedAppends(options.memory ? memoryAdapter(volume) : indexedDbAdapter(name), appends);
+  let store = await openStore({ adapter: adapter() });
+  const mission = (await store.missions.create({ phase: 'CODING', uuid: 'bench' })).id;
+  const fillStart = performance.now();
+  let i = 0;
+  while ((await dbBytes(store)) < options.targetBytes) {
+    await store.transaction(async (tx) => {
+      for (let k = 0; k < 250; k++, i++) await tx.toolCalls.record({ mission, ...payload(i) });
+    });
+  }
+  await store.close();
+  const fillMs = performance.now() - fillStart;
+  const openStart = performance.now();
+  store = await openStore({ adapter: adapter() });
+  const openMs = performance.now() - openStart;
+  const bytes = await dbBytes(store);
+  const rows = ((await store.query('SELECT count(*) AS n FROM tool_calls')) as { n: number }[])[0]!.n;
+  const samples: number[] = [];
+  for (let k = 0; k < options.warmup + options.count; k++, i++) {
+    const t = performance.now();
+    await store.toolCalls.record({ mission, ...payload(i) });
+    if (k >= options.warmup) samples.push(performance.now() - t);
+  }
+  const appendSamples = appends.slice(-options.count);
+  await store.close();
+  await deleteDatabase(`agent-ops-store:${name}`);
+  return { samples, appendSamples, bytes, rows, fillMs, openMs };
+}
+
+/** The adapter, with the time of each append (the IndexedDB transaction) noted in `into`. */
+function timedAppends(inner: PersistenceAdapter, into: number[]): PersistenceAdapter {
+  return {
+    location: inner.location,
+    load: () => inner.load(),
+    async append(record) {
+      const t = performance.now();
+      await inner.append(record);
+      into.push(performance.now() - t);
+    },
+    checkpoint: (snapshot) => inner.checkpoint(snapshot),
+    close: () => inner.close(),
+  };
+}
+
+/** The floor under every durable write: one strict IndexedDB transaction of a record's size. */
+async function idbAppendOnly(options: { bytes: number; warmup: number; count: number }) {
+  const name = 'bench-append-only';
+  await deleteDatabase(`agent-ops-store:${name}`);
+  const adapter = indexedDbAdapter(name);
+  await adapter.load();
+  const record = new Uint8Array(options.bytes).map((_, k) => k & 0xff);
+  const samples: number[] = [];
+  for (let k = 0; k < options.warmup + options.count; k++) {
+    const t = performance.now();
+    await adapter.append(record);
+    if (k >= options.warmup) samples.push(performance.now() - t);
+  }
+  await adapter.close();
+  await deleteDatabase(`agent-ops-store:${name}`);
+  return { samples };
+}
+
+/** The same insert on PGlite's idb:// storage (default durability), on a table of about `targetBytes`. */
+async function pglite(options: { targetBytes: number; warmup: number; count: number }) {
+  const name = 'bench-pglite';
+  await deleteDatabase(`/pglite/${name}`);
+  const db = await PGlite.create(`idb://${name}`);
+  await db.exec(`
+    CREATE TABLE missions (id serial PRIMARY KEY, mission_uuid text UNIQUE NOT NULL, phase text NOT NULL);
+    CREATE TABLE tool_calls (
+      id serial PRIMARY KEY, mission_id integer NOT NULL REFERENCES missions(id) ON DELETE CASCADE,
+      tool_name text NOT NULL, args text NOT NULL, result text, timestamp text NOT NULL,
+      duration_ms integer, success boolean NOT NULL, error_message text, agent_name text);
+    CREATE INDEX ON tool_calls (mission_id, timestamp);
+    CREATE INDEX ON tool_calls (success);
+    INSERT INTO missions (mission_uuid, phase) VALUES ('bench', 'CODING');`);
+  const insert = (i: number) => {
+    const p = payload(i);
+    return db.query(
+      'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [1, p.toolName, JSON.stringify(p.args), JSON.stringify(p.result), new Date().toISOString(), p.durationMs, p.success],
+    );
+  };
+  let i = 0;
+  // Fill in one transaction, then time single autocommit inserts.
+  await db.transaction(async (tx) => {
+    const p = payload(0);
+    const rows = Math.ceil(options.targetBytes / 1100);
+    await tx.query(
+      `INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success)
+       SELECT 1, $1, $2, $3, $4, 5, true FROM generate_series(1, ${rows})`,
+      [p.toolName, JSON.stringify(p.args), JSON.stringify(p.result), new Date().toISOString()],
+    );
+  });
+  const [{ bytes }] = (await db.query<{ bytes: number }>("SELECT pg_total_relation_size('tool_calls')::int AS bytes")).rows as [
+    { bytes: number },
+  ];
+  const samples: number[] = [];
+  for (let k = 0; k < options.warmup + options.count; k++, i++) {
+    const t = performance.now();
+    await insert(i);
+    if (k >= options.warmup) samples.push(performance.now() - t);
+  }
+  await db.close();
+  await deleteDatabase(`/pglite/${name}`);
+  return { samples, bytes };
+}
+
+const cases = { agentOpsStore, idbAppendOnly, pglite };
+(window as unknown as { aosBench: typeof cases }).aosBench = cases;
