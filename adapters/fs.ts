@@ -1,5 +1,5 @@
 import { close, fdatasync, fsync, ftruncate, open, write } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { messageOf, StoreError } from '../src/errors.js';
@@ -75,6 +75,7 @@ class FsAdapter implements PersistenceAdapter {
     this.#open = true;
     await this.#closeLog();
     try {
+      await this.#removeTempSnapshots();
       const snapshot = await readIfExists(this.location);
       const warnings: string[] = [];
       const log = await readIfExists(this.#logPath);
@@ -167,6 +168,17 @@ class FsAdapter implements PersistenceAdapter {
     await this.#closeLog();
     if (this.#open) this.#lock.release();
     this.#open = false;
+  }
+
+  /**
+   * Deletes snapshot temp files of checkpoints a killed process never finished: each is as
+   * big as the database, and with the lock held no live writer can still own one.
+   */
+  async #removeTempSnapshots(): Promise<void> {
+    const prefix = `.${basename(this.location)}.aos-tmp-`;
+    for (const name of await readdir(this.#dir)) {
+      if (name.startsWith(prefix)) await rm(join(this.#dir, name), { force: true });
+    }
   }
 
   #requireOpen(): void {
