@@ -30,7 +30,32 @@ async function run() {
   return { rows, fk, storeError: new StoreError('IO', 'x') instanceof Error };
 }
 
-run().then(
+// ?mode=write and ?mode=read: the two halves of a browser restart on the same profile.
+async function restart(mode: string) {
+  const store = await openStore({ adapter: indexedDbAdapter('restart', { lock: 'wait' }) });
+  if (mode === 'write') {
+    const m = await store.missions.create({ phase: 'CODING', uuid: 'restart-1' });
+    for (let i = 0; i < 3; i++) await store.toolCalls.record({ mission: m.id, toolName: 'run_tests', args: { i }, success: i !== 1 });
+    await store.decisions.record({ mission: m.id, decisionType: 'retry', rationale: 'flaky', agentName: 'coder' });
+    // No close(): the browser quits with the store open.
+    return { written: 3 };
+  }
+  const count = async (table: string) => (await store.query('SELECT count(*) AS n FROM ' + table))[0].n;
+  const before = { toolCalls: await count('tool_calls'), decisions: await count('decisions'), failed: await count('tool_calls WHERE success = 0') };
+  let orphanRefused = false;
+  try {
+    await store.query("INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (999, 'x', 'y', '2026-01-01 00:00:00.000Z', 'z')");
+  } catch (error) {
+    orphanRefused = error instanceof StoreError;
+  }
+  await store.missions.delete('restart-1');
+  const after = { toolCalls: await count('tool_calls'), decisions: await count('decisions') };
+  await store.close();
+  return { before, orphanRefused, after };
+}
+
+const mode = new URLSearchParams(location.search).get('mode');
+(mode ? restart(mode) : run()).then(
   (result) => { (window as any).__result = { ok: true, ...result }; },
   (error) => { (window as any).__result = { ok: false, message: String(error && error.stack || error) }; },
 );
@@ -137,6 +162,43 @@ describe('a zero-config Vite app importing agent-ops-store and its IndexedDB ada
       await new Promise<void>((resolve) => server?.httpServer.close(() => resolve()) ?? resolve());
     }
   }, 60_000);
+
+  it('keeps what a page wrote across a browser restart on the same profile, foreign keys still enforced', async () => {
+    const profile = join(root, 'test/.tmp/bundle-profile');
+    rmSync(profile, { recursive: true, force: true });
+    const server = await preview({
+      root: app,
+      configFile: false,
+      logLevel: 'warn',
+      build: { outDir: out },
+      preview: { host: '127.0.0.1', port: 0 },
+    });
+    const { port } = server.httpServer.address() as AddressInfo;
+    const visit = async (mode: 'write' | 'read') => {
+      const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, args: chromiumArgs, headless: true });
+      try {
+        const page = context.pages()[0] ?? (await context.newPage());
+        await page.goto(`http://127.0.0.1:${port}/?mode=${mode}`);
+        await page.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: 30_000 });
+        return await page.evaluate(() => (window as { __result?: unknown }).__result);
+      } finally {
+        // The whole browser goes away, store still open in the page.
+        await context.close();
+      }
+    };
+    try {
+      expect(await visit('write')).toEqual({ ok: true, written: 3 });
+      expect(await visit('read')).toEqual({
+        ok: true,
+        before: { toolCalls: 3, decisions: 1, failed: 1 },
+        orphanRefused: true,
+        after: { toolCalls: 0, decisions: 0 },
+      });
+    } finally {
+      await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+      rmSync(profile, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 function walk(dir: string): string[] {
