@@ -176,8 +176,10 @@ class FsAdapter implements PersistenceAdapter {
    */
   async #removeTempSnapshots(): Promise<void> {
     const prefix = `.${basename(this.location)}.aos-tmp-`;
-    for (const name of await readdir(this.#dir)) {
-      if (name.startsWith(prefix)) await rm(join(this.#dir, name), { force: true });
+    // Tidying only: a folder that cannot be listed must not keep the store from opening.
+    const names = await readdir(this.#dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix)) await rm(join(this.#dir, name), { force: true }).catch(() => undefined);
     }
   }
 
