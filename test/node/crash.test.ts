@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fsAdapter } from '../../adapters/fs.js';
-import { type SQLiteStore, StoreError, openStore } from '../../src/index.js';
+import { openStore, type SQLiteStore, StoreError } from '../../src/index.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const writer = join(repo, 'test/fixtures/crash-writer.ts');
@@ -30,7 +30,9 @@ let root: string;
 
 beforeAll(async () => {
   if (!existsSync(join(repo, 'dist/index.js')) || !existsSync(join(repo, 'dist/adapters/fs.js'))) {
-    throw new Error('dist/ is missing: the crash test runs the BUILT package in child processes; run `npm run build` first (npm test does it in pretest)');
+    throw new Error(
+      'dist/ is missing: the crash test runs the BUILT package in child processes; run `npm run build` first (npm test does it in pretest)',
+    );
   }
   root = await mkdtemp(join(tmpdir(), 'aos-crash-'));
 });
@@ -78,9 +80,20 @@ class Child {
     const seen = this.lines.slice(from).find(match);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child never printed ${what}; stderr: ${this.#stderr}; lines: ${this.lines.slice(-5).join(' | ')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`child never printed ${what}; stderr: ${this.#stderr}; lines: ${this.lines.slice(-5).join(' | ')}`)),
+        timeoutMs,
+      );
       this.exited.then(({ code, signal }) =>
-        setTimeout(() => reject(new Error(`child exited (${code ?? signal}) before ${what}; stderr: ${this.#stderr}; lines: ${this.lines.slice(-5).join(' | ')}`)), 50),
+        setTimeout(
+          () =>
+            reject(
+              new Error(
+                `child exited (${code ?? signal}) before ${what}; stderr: ${this.#stderr}; lines: ${this.lines.slice(-5).join(' | ')}`,
+              ),
+            ),
+          50,
+        ),
       );
       this.#waiters.push({
         match,
@@ -163,7 +176,9 @@ class Ledger {
       expect(present.get(key), `${label}: acknowledged tool call ${key}`).toBe(id);
     }
 
-    const decisions = await store.query("SELECT d.id, m.mission_uuid AS u, d.rationale FROM decisions d JOIN missions m ON m.id = d.mission_id");
+    const decisions = await store.query(
+      'SELECT d.id, m.mission_uuid AS u, d.rationale FROM decisions d JOIN missions m ON m.id = d.mission_id',
+    );
     const decided = new Map(decisions.map((r) => [`${r.u}/${String(r.rationale).slice('step '.length)}`, Number(r.id)]));
     for (const [key, id] of this.decisionsAcked) {
       if (gone(key.split('/')[0]!)) continue;
@@ -181,9 +196,10 @@ class Ledger {
       expect(tried.slice(Math.max(0, acked - 1)), `${label}: memory ${slot} = ${value}`).toContain(value);
     }
 
-    expect(Number((await store.query("SELECT count(*) AS n FROM tool_calls WHERE tool_name = 'parent_write'"))[0]!.n), `${label}: parent writes`).toBe(
-      this.parentWrites,
-    );
+    expect(
+      Number((await store.query("SELECT count(*) AS n FROM tool_calls WHERE tool_name = 'parent_write'"))[0]!.n),
+      `${label}: parent writes`,
+    ).toBe(this.parentWrites);
     expect(await store.query('PRAGMA integrity_check'), label).toEqual([{ integrity_check: 'ok' }]);
     expect(await store.query('PRAGMA foreign_key_check'), label).toEqual([]);
   }

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { frame, hasLogHeader, LOG_HEADER, parseLog } from '../../adapters/log-frames.js';
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
-import { LOG_HEADER, frame, hasLogHeader, parseLog } from '../../adapters/log-frames.js';
 import type { CellValue } from '../../src/connection.js';
-import { StoreError, openStore } from '../../src/index.js';
+import { openStore, StoreError } from '../../src/index.js';
 import { type CommitRecord, decodeRecord, encodeRecord } from '../../src/record-codec.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -141,7 +141,10 @@ describe('record codec', () => {
   test('every truncation of a record is CORRUPT', () => {
     const bytes = encodeRecord(sampleRecord());
     for (let cut = 0; cut < bytes.length; cut++) {
-      expect(codeOf(() => decodeRecord(bytes.subarray(0, cut))), `cut at ${cut}`).toBe('CORRUPT');
+      expect(
+        codeOf(() => decodeRecord(bytes.subarray(0, cut))),
+        `cut at ${cut}`,
+      ).toBe('CORRUPT');
     }
   });
 
@@ -185,16 +188,28 @@ describe('record codec', () => {
     }
     // REAL 1.0 must stay REAL: insert it through SQL so sql.js cannot turn it into an integer.
     await store.query('UPDATE vals SET v = CAST(1 AS REAL) WHERE id = 4');
-    await store.query("UPDATE vals SET v = -0.0 WHERE id = 3");
+    await store.query('UPDATE vals SET v = -0.0 WHERE id = 3');
     const read = (s: typeof store) =>
-      s.query("SELECT id, typeof(v) AS t, quote(v) AS q, hex(v) AS h, v = 0 AND 1/v < 0 AS negzero FROM vals ORDER BY id");
+      s.query('SELECT id, typeof(v) AS t, quote(v) AS q, hex(v) AS h, v = 0 AND 1/v < 0 AS negzero FROM vals ORDER BY id');
     const before = await read(store);
     expect(volume.records.length).toBeGreaterThan(0);
     volume.breakLock();
     const again = await openStore({ adapter: memoryAdapter(volume) });
     const after = await read(again);
     expect(after).toEqual(before);
-    expect(after.map((r) => r.t)).toEqual(['integer', 'integer', 'real', 'real', 'integer', 'real', 'text', 'blob', 'blob', 'text', 'null']);
+    expect(after.map((r) => r.t)).toEqual([
+      'integer',
+      'integer',
+      'real',
+      'real',
+      'integer',
+      'real',
+      'text',
+      'blob',
+      'blob',
+      'text',
+      'null',
+    ]);
     expect(after[0]!.q).toBe('9007199254740993');
     await again.close();
   });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import type { PersistenceAdapter } from '../../src/index.js';
-import { type MissionStatus, type SQLiteStore, StoreError, openStore } from '../../src/index.js';
+import { type MissionStatus, openStore, type SQLiteStore, StoreError } from '../../src/index.js';
 
 /** What both stores are driven with: the repositories and raw SQL, on a store or in a transaction. */
 type Target = Pick<SQLiteStore, 'missions' | 'toolCalls' | 'decisions' | 'playbookRuns' | 'memory' | 'query'>;
@@ -48,7 +48,15 @@ const json = fc.oneof(
 const key = fc.constantFrom('plan', 'notes', 'k', 'ünï');
 
 const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('createMission' as const), uuid, phase: fc.constantFrom('PLANNING', 'CODING'), metadata: json }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('createMission' as const),
+      uuid,
+      phase: fc.constantFrom('PLANNING', 'CODING'),
+      metadata: json,
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -76,12 +84,22 @@ const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('decision' as const), ref, decisionType: fc.constantFrom('plan', 'retry'), rationale: fc.string({ maxLength: 12 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('decision' as const),
+      ref,
+      decisionType: fc.constantFrom('plan', 'retry'),
+      rationale: fc.string({ maxLength: 12 }),
+    }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('startRun' as const), ref, playbookName: fc.constantFrom('fix-bug', 'deploy') }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('finishRun' as const), runId: fc.integer({ min: 1, max: 6 }), success: fc.boolean(), metrics: json }),
+    arbitrary: fc.record({
+      kind: fc.constant('finishRun' as const),
+      runId: fc.integer({ min: 1, max: 6 }),
+      success: fc.boolean(),
+      metrics: json,
+    }),
   },
   {
     weight: 4,
@@ -94,7 +112,11 @@ const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'sweep' as const }) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('rawReplaceToolCall' as const), id: fc.integer({ min: 1, max: 8 }), toolName: fc.constantFrom('raw_a', 'raw_b') }),
+    arbitrary: fc.record({
+      kind: fc.constant('rawReplaceToolCall' as const),
+      id: fc.integer({ min: 1, max: 8 }),
+      toolName: fc.constantFrom('raw_a', 'raw_b'),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rawReplaceMemory' as const), key }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'rawDeleteAllToolCalls' as const }) },

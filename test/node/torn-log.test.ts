@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fsAdapter } from '../../adapters/fs.js';
 import { LOG_HEADER, parseLog } from '../../adapters/log-frames.js';
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
-import { type PersistenceAdapter, type SQLiteStore, StoreError, openStore } from '../../src/index.js';
+import { openStore, type PersistenceAdapter, type SQLiteStore, StoreError } from '../../src/index.js';
 
 const NEVER = { minLogBytes: Number.POSITIVE_INFINITY, maxLogBytes: Number.POSITIVE_INFINITY };
 const N = 6;
@@ -270,7 +270,7 @@ describe('a failing adapter (full disk)', () => {
     );
     expect(txError.code).toBe('IO');
     expect((await store.missions.get('m-1'))?.phase).toBe('PLANNING');
-    expect((await errorOf(store.query("DELETE FROM tool_calls"))).code).toBe('IO');
+    expect((await errorOf(store.query('DELETE FROM tool_calls'))).code).toBe('IO');
     expect(await toolNames(store)).toEqual(['ok_1']);
     how.append = false;
     await store.toolCalls.record({ mission: 'm-1', toolName: 'ok_2', args: {}, success: true });
