@@ -1,5 +1,5 @@
 import { close, fdatasync, fsync, ftruncate, open, write } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { messageOf, StoreError } from '../src/errors.js';
@@ -100,7 +100,9 @@ class FsAdapter implements PersistenceAdapter {
         }
         if (kind === 'corrupt') {
           const aside = `${this.#logPath}.corrupt-${Date.now()}`;
-          await writeFile(aside, log);
+          // Synced before the log is cut, so a power loss cannot lose the damaged records entirely.
+          await writeNewFileSynced(aside, log);
+          await syncDir(this.#dir);
           warnings.push(
             `${this.#logPath} was damaged at byte ${offset} (${reason}); kept ${parsed.records.length} record(s) before it, the whole damaged log is saved as ${aside}`,
           );
@@ -241,6 +243,17 @@ async function writeAll(fd: number, bytes: Uint8Array, position: number): Promis
   for (let at = 0; at < bytes.length; ) {
     const { bytesWritten } = await writeFd(fd, bytes, at, Math.min(8 << 20, bytes.length - at), position + at);
     at += bytesWritten;
+  }
+}
+
+/** Creates `path` with `bytes` and fsyncs it. */
+async function writeNewFileSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const fd = await openFd(path, 'wx');
+  try {
+    await writeAll(fd, bytes, 0);
+    await fsyncFd(fd);
+  } finally {
+    await closeFd(fd);
   }
 }
 
