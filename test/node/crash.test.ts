@@ -45,6 +45,8 @@ afterAll(async () => {
 class Child {
   readonly proc: ChildProcess;
   readonly lines: string[] = [];
+  /** When each line arrived (ms). */
+  readonly times: number[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #partial = '';
   #waiters: { match: (line: string) => boolean; from: number; resolve: (line: string) => void }[] = [];
@@ -65,6 +67,7 @@ class Child {
       this.#partial = parts.pop()!;
       for (const line of parts) {
         this.lines.push(line);
+        this.times.push(performance.now());
         for (const waiter of [...this.#waiters]) {
           if (this.lines.length > waiter.from && waiter.match(line)) {
             this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
@@ -250,7 +253,7 @@ describe(`crash safety with real processes and SIGKILL (seed ${seed})`, () => {
     await mkdir(dir);
     const path = join(dir, 'store.db');
     const ledger = new Ledger();
-    const rounds = 24;
+    const rounds = 30;
     for (let round = 0; round < rounds; round++) {
       const child = new Child(path, 'write', `w${round}`);
       await child.waitFor((l) => l === 'ready' || l.startsWith('open-failed'), "'ready'");
@@ -271,7 +274,9 @@ describe(`crash safety with real processes and SIGKILL (seed ${seed})`, () => {
     const path = join(dir, 'store.db');
     const ledger = new Ledger();
     let inside = 0;
-    const rounds = 12;
+    // How long a checkpoint takes as the parent sees it, so the kills can aim inside one.
+    let checkpointMs = 40;
+    const rounds = 16;
     for (let round = 0; round < rounds; round++) {
       const child = new Child(path, 'checkpoint', `c${round}`, ['6']);
       await child.waitFor((l) => l === 'ready' || l.startsWith('open-failed'), "'ready'", 0, 60_000);
@@ -281,15 +286,20 @@ describe(`crash safety with real processes and SIGKILL (seed ${seed})`, () => {
         await child.waitFor((l) => l === 'checkpoint-start', "'checkpoint-start'", from, 60_000);
         from = child.lines.lastIndexOf('checkpoint-start') + 1;
       }
-      await new Promise((resolve) => setTimeout(resolve, between(0, 40)));
+      await new Promise((resolve) => setTimeout(resolve, between(0, Math.round(checkpointMs * 0.8))));
       await child.kill();
       const lastStart = child.lines.lastIndexOf('checkpoint-start');
       if (lastStart > child.lines.lastIndexOf('checkpoint-done')) inside++;
+      const durations = child.lines.flatMap((l, i) =>
+        l === 'checkpoint-done' && child.lines[i - 1] === 'checkpoint-start' ? [child.times[i]! - child.times[i - 1]!] : [],
+      );
+      if (durations.length > 0) checkpointMs = Math.max(5, Math.min(...durations));
       ledger.take(child.lines);
       await reopenAndVerify(path, ledger, `checkpoint round ${round}`, round % 2 === 0);
     }
     // Most kills must land inside a checkpoint, or this test proves nothing about them.
     expect(inside, `${inside} of ${rounds} kills landed inside a checkpoint`).toBeGreaterThanOrEqual(rounds / 3);
+    console.log(`crash test: ${inside} of ${rounds} kills inside a checkpoint (${checkpointMs.toFixed(1)} ms each)`);
   });
 
   test('a second process gets LOCKED at once, or waits with lock: wait until the first exits', { timeout: 60_000 }, async () => {
