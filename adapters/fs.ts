@@ -1,4 +1,4 @@
-import { close, fdatasync, fsync, ftruncate, open, write } from 'node:fs';
+import { close, constants, fdatasync, fsync, ftruncate, open, write } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,9 @@ import { FileLock, type LockMode } from './fs-lock.js';
 import { frame, hasLogHeader, LOG_HEADER, parseLog } from './log-frames.js';
 
 const openFd = promisify(open);
+// With O_DSYNC each write to the log returns only once its data is durable, as if followed by
+// fdatasync, in one call instead of two. Where the platform lacks it, append calls fdatasync.
+const DSYNC = constants.O_DSYNC ?? 0;
 const closeFd = promisify(close);
 const fsyncFd = promisify(fsync);
 const fdatasyncFd = promisify(fdatasync);
@@ -131,7 +134,7 @@ class FsAdapter implements PersistenceAdapter {
     const at = this.#logEnd;
     try {
       await writeAll(this.#logFd!, bytes, at);
-      await fdatasyncFd(this.#logFd!);
+      if (DSYNC === 0) await fdatasyncFd(this.#logFd!);
     } catch (error) {
       // Best effort: cut a partial frame off so the next append starts on a clean boundary.
       await truncateFd(this.#logFd!, at).catch(() => undefined);
@@ -194,10 +197,10 @@ class FsAdapter implements PersistenceAdapter {
     let created = false;
     let fd: number;
     try {
-      fd = await openFd(this.#logPath, 'r+');
+      fd = await openFd(this.#logPath, constants.O_RDWR | DSYNC);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot open ${this.#logPath}`, error);
-      fd = await openFd(this.#logPath, 'w+').catch((e: unknown) => {
+      fd = await openFd(this.#logPath, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | DSYNC).catch((e: unknown) => {
         throw ioError(`cannot create ${this.#logPath}`, e);
       });
       created = true;

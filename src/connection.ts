@@ -87,8 +87,8 @@ export class Connection {
 
   /** A single pragma's value. */
   pragma(name: string): SqlValue {
-    const result = this.db.exec(`PRAGMA ${name}`);
-    return result[0]?.values[0]?.[0] ?? null;
+    const row = this.rawRows(`PRAGMA ${name}`)[0];
+    return (row?.[0] as SqlValue | undefined) ?? null;
   }
 
   /** Frees cached statements; needed after the schema of a cached statement's table changed. */

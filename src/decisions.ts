@@ -40,14 +40,14 @@ export class DecisionRepository {
     const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
     return this.#exec.write((conn) => {
       const missionId = resolveMission(conn, mission);
-      conn.run('INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (?, ?, ?, ?, ?)', [
+      const row = conn.get('INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (?, ?, ?, ?, ?) RETURNING *', [
         missionId,
         decisionType,
         input.rationale,
         given ?? formatTimestamp(this.#exec.now()),
         agentName,
       ]);
-      return toDecision(conn.get('SELECT * FROM decisions WHERE id = last_insert_rowid()')!);
+      return toDecision(row!);
     });
   }
 

@@ -66,13 +66,13 @@ export class MissionRepository {
         throw new StoreError('CONFLICT', `mission '${uuid}' already exists`);
       }
       const createdAt = formatTimestamp(this.#exec.now());
-      conn.run("INSERT INTO missions (mission_uuid, phase, status, created_at, metadata) VALUES (?, ?, 'pending', ?, ?)", [
+      const row = conn.get("INSERT INTO missions (mission_uuid, phase, status, created_at, metadata) VALUES (?, ?, 'pending', ?, ?) RETURNING *", [
         uuid,
         phase,
         createdAt,
         metadata,
       ]);
-      return toMission(conn.get('SELECT * FROM missions WHERE mission_uuid = ?', [uuid])!);
+      return toMission(row!);
     });
   }
 

@@ -48,13 +48,13 @@ export class PlaybookRunRepository {
     const phase = requireText('phase', input.phase);
     return this.#exec.write((conn) => {
       const missionId = resolveMission(conn, mission);
-      conn.run('INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at) VALUES (?, ?, ?, ?)', [
+      const row = conn.get('INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at) VALUES (?, ?, ?, ?) RETURNING *', [
         missionId,
         playbookName,
         phase,
         formatTimestamp(this.#exec.now()),
       ]);
-      return toRun(conn.get('SELECT * FROM playbook_runs WHERE id = last_insert_rowid()')!);
+      return toRun(row!);
     });
   }
 

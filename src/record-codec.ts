@@ -125,7 +125,11 @@ class Writer {
     this.#at += v.length;
   }
   str(v: string): void {
-    this.bytes(encoder.encode(v));
+    // Encoded in place: a UTF-16 code unit never takes more than 3 bytes of UTF-8.
+    this.#room(4 + v.length * 3);
+    const { written } = encoder.encodeInto(v, this.#buf.subarray(this.#at + 4));
+    this.#view.setUint32(this.#at, written, true);
+    this.#at += 4 + written;
   }
   value(v: CellValue): void {
     if (v === null) this.u8(Tag.Null);

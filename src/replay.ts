@@ -11,6 +11,7 @@ import type { CommitRecord } from './record-codec.js';
  */
 export function replayRecords(conn: Connection, records: readonly CommitRecord[]): void {
   const columnCache = new Map<string, string[]>();
+  const sequences = new Map<string, bigint>();
   for (const record of records) {
     for (const change of record.changes.tables) {
       let columns = columnCache.get(change.table);
@@ -36,9 +37,11 @@ export function replayRecords(conn: Connection, records: readonly CommitRecord[]
         conn.run(`${into}${slots.join('')})`, [rowid, ...values]);
       }
     }
-    for (const [name, seq] of record.changes.sequences) {
-      conn.run('DELETE FROM main.sqlite_sequence WHERE name = ?', [name]);
-      conn.run('INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)', [name, seq]);
-    }
+    for (const [name, seq] of record.changes.sequences) sequences.set(name, seq);
+  }
+  // Records carry absolute AUTOINCREMENT counters, so only the last one per table matters.
+  for (const [name, seq] of sequences) {
+    conn.run('DELETE FROM main.sqlite_sequence WHERE name = ?', [name]);
+    conn.run('INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)', [name, seq]);
   }
 }

@@ -79,6 +79,7 @@ export class SQLiteStore {
   #conn: Connection;
   #capture: ChangeCapture;
   #closed = false;
+  #checkpointQueued = false;
   #onPageHide: (() => void) | null = null;
 
   private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[]) {
@@ -169,10 +170,10 @@ export class SQLiteStore {
       const inside = <R>(work: (c: Connection) => R): R => {
         if (!active) throw new StoreError('CLOSED', 'this transaction has ended; use the store, not a kept tx');
         // A savepoint per call: a failed call inside the transaction leaves no partial change.
-        conn.exec('SAVEPOINT aos_call');
+        conn.run('SAVEPOINT aos_call');
         try {
           const result = work(conn);
-          conn.exec('RELEASE aos_call');
+          conn.run('RELEASE aos_call');
           return result;
         } catch (error) {
           conn.exec('ROLLBACK TO aos_call; RELEASE aos_call');
@@ -258,7 +259,7 @@ export class SQLiteStore {
     return this.#queue.run(async () => {
       const conn = this.#open();
       const schemaBefore = conn.pragma('schema_version');
-      conn.exec('BEGIN');
+      conn.run('BEGIN');
       let result: T;
       let appended = false;
       try {
@@ -267,7 +268,7 @@ export class SQLiteStore {
           journaledTables(conn);
           // The checkpoint carries this transaction's row changes too: forget them.
           this.#capture.discard();
-          conn.exec('COMMIT');
+          conn.run('COMMIT');
           conn.clearStatements();
           this.#capture.install();
           await this.#checkpointOrReload();
@@ -278,7 +279,7 @@ export class SQLiteStore {
           await this.#journal.append(changes);
           appended = true;
         }
-        conn.exec('COMMIT');
+        conn.run('COMMIT');
       } catch (error) {
         rollback(conn);
         if (appended) {
@@ -291,10 +292,12 @@ export class SQLiteStore {
         }
         throw error;
       }
-      if (this.#journal.wantsCheckpoint) {
+      if (this.#journal.wantsCheckpoint && !this.#checkpointQueued) {
+        this.#checkpointQueued = true;
         this.#queue
           .run(async () => {
-            if (!this.#closed) await this.#checkpointOrReload();
+            this.#checkpointQueued = false;
+            if (!this.#closed && this.#journal.wantsCheckpoint) await this.#checkpointOrReload();
           })
           .catch((error: unknown) => this.#warn(`background checkpoint failed, the log keeps growing: ${messageOf(error)}`));
       }
@@ -350,7 +353,13 @@ async function buildConnection(
   let conn: Connection;
   try {
     conn = new Connection(recovered.snapshot ? new SQL.Database(recovered.snapshot) : new SQL.Database());
-    conn.exec('PRAGMA journal_mode = MEMORY; PRAGMA recursive_triggers = ON; PRAGMA foreign_keys = OFF');
+    // EXCLUSIVE: the store is the only connection, and without it sql.js re-locks the file and
+    // re-validates its page cache at every transaction (~20 µs a statement instead of ~1).
+    // synchronous OFF: sql.js's own file is volatile; durability comes from the journal.
+    conn.exec(
+      'PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; ' +
+        'PRAGMA recursive_triggers = ON; PRAGMA foreign_keys = OFF',
+    );
     conn.all('SELECT count(*) FROM sqlite_master');
   } catch (error) {
     throw new StoreError('CORRUPT', `the snapshot at ${where} cannot be opened: ${messageOf(error)}`, { cause: error });

@@ -80,12 +80,12 @@ export class ToolCallRepository {
     return this.#exec.write((conn) => {
       const missionId = resolveMission(conn, mission);
       const timestamp = given ?? formatTimestamp(this.#exec.now());
-      conn.run(
+      const row = conn.get(
         'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
         [missionId, toolName, args, result, timestamp, durationMs, success ? 1 : 0, errorMessage, agentName],
       );
-      return toToolCall(conn.get('SELECT * FROM tool_calls WHERE id = last_insert_rowid()')!);
+      return toToolCall(row!);
     });
   }
 
