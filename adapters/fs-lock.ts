@@ -125,7 +125,10 @@ function isAlive(owner: Owner): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  return owner.started === null || owner.started === startTimeOf(owner.pid);
+  // A killed process its parent has not reaped yet (a zombie) still answers kill(pid, 0).
+  const stat = procStat(owner.pid);
+  if (stat?.[0] === 'Z' || stat?.[0] === 'X') return false;
+  return owner.started === null || owner.started === (stat?.[19] ?? null);
 }
 
 function sameOwner(a: Owner | null, b: Owner): boolean {
@@ -133,9 +136,14 @@ function sameOwner(a: Owner | null, b: Owner): boolean {
 }
 
 function startTimeOf(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
+}
+
+/** The fields of /proc/<pid>/stat after the command name, from the state on; null without /proc. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }

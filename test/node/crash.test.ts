@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -342,6 +342,37 @@ describe(`crash safety with real processes and SIGKILL (seed ${seed})`, () => {
     const recovered = await openStore({ adapter: fsAdapter(path) });
     expect(await recovered.missions.get('after-wait')).toBeDefined();
     await recovered.close();
+  });
+
+  test('a lock held by a killed but never reaped (zombie) process is recovered', { timeout: 60_000 }, async () => {
+    const dir = join(root, 'zombie');
+    await mkdir(dir);
+    const path = join(dir, 'store.db');
+    // sh starts the holder in the background, then becomes `sleep`, which never reaps it:
+    // killed, the holder stays a zombie, as under a container init that does not reap.
+    const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${writer}" "${path}" hold z 0<&3 & exec sleep 60`], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        shell.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+        shell.on('exit', () => reject(new Error('the shell exited early')));
+      });
+      const holder = JSON.parse(await readFile(`${path}.aos-lock`, 'utf8')) as { pid: number };
+      process.kill(holder.pid, 'SIGKILL');
+      const state = () => {
+        const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      };
+      for (let i = 0; i < 200 && state() !== 'Z'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(state(), 'the holder is a zombie now').toBe('Z');
+      const store = await openStore({ adapter: fsAdapter(path) });
+      await store.missions.create({ phase: 'PLANNING', uuid: 'after-zombie' });
+      await store.close();
+    } finally {
+      shell.kill('SIGKILL');
+    }
   });
 
   test('after a clean close the sqlite3 CLI finds the file whole, and its foreign keys cascade', async () => {
