@@ -49,44 +49,6 @@ async function dbBytes(store: SQLiteStore): Promise<number> {
   return row!.bytes;
 }
 
-/**
- * Fills a fresh store to about `targetBytes`, reopens it, then times `count` durable
- * toolCalls.record. `memory: true` runs the same on the memory adapter: the CPU part alone.
- */
-async function agentOpsStore(options: { targetBytes: number; warmup: number; count: number; memory?: boolean }) {
-  const name = `bench-${options.targetBytes}`;
-  await deleteDatabase(`agent-ops-store:${name}`);
-  const volume = memoryAdapter().volume;
-  const appends: number[] = [];
-  const adapter = () => timedAppends(options.memory ? memoryAdapter(volume) : indexedDbAdapter(name), appends);
-  let store = await openStore({ adapter: adapter() });
-  const mission = (await store.missions.create({ phase: 'CODING', uuid: 'bench' })).id;
-  const fillStart = performance.now();
-  let i = 0;
-  while ((await dbBytes(store)) < options.targetBytes) {
-    await store.transaction(async (tx) => {
-      for (let k = 0; k < 250; k++, i++) await tx.toolCalls.record({ mission, ...payload(i) });
-    });
-  }
-  await store.close();
-  const fillMs = performance.now() - fillStart;
-  const openStart = performance.now();
-  store = await openStore({ adapter: adapter() });
-  const openMs = performance.now() - openStart;
-  const bytes = await dbBytes(store);
-  const rows = ((await store.query('SELECT count(*) AS n FROM tool_calls')) as { n: number }[])[0]!.n;
-  const samples: number[] = [];
-  for (let k = 0; k < options.warmup + options.count; k++, i++) {
-    const t = performance.now();
-    await store.toolCalls.record({ mission, ...payload(i) });
-    if (k >= options.warmup) samples.push(performance.now() - t);
-  }
-  const appendSamples = appends.slice(-options.count);
-  await store.close();
-  await deleteDatabase(`agent-ops-store:${name}`);
-  return { samples, appendSamples, bytes, rows, fillMs, openMs };
-}
-
 /** The adapter, with the time of each append (the IndexedDB transaction) noted in `into`. */
 function timedAppends(inner: PersistenceAdapter, into: number[]): PersistenceAdapter {
   return {
@@ -102,22 +64,107 @@ function timedAppends(inner: PersistenceAdapter, into: number[]): PersistenceAda
   };
 }
 
+/** One thing timed per round: a store's record(), or a bare append. */
+interface Contender {
+  readonly name: string;
+  op(i: number): Promise<void>;
+  readonly samples: number[];
+  /** For stores on IndexedDB: the adapter.append share of each op. */
+  readonly appends: number[];
+  teardown(): Promise<void>;
+}
+
+let contenders: Contender[] = [];
+
+/** A fresh store filled to about `targetBytes` (transactions of 250 calls), closed and reopened. */
+async function storeContender(name: string, targetBytes: number, memory: boolean) {
+  await deleteDatabase(`agent-ops-store:${name}`);
+  const volume = memoryAdapter().volume;
+  const appends: number[] = [];
+  const adapter = () => timedAppends(memory ? memoryAdapter(volume) : indexedDbAdapter(name), appends);
+  let store = await openStore({ adapter: adapter() });
+  const mission = (await store.missions.create({ phase: 'CODING', uuid: 'bench' })).id;
+  const fillStart = performance.now();
+  let i = 0;
+  while ((await dbBytes(store)) < targetBytes) {
+    await store.transaction(async (tx) => {
+      for (let k = 0; k < 250; k++, i++) await tx.toolCalls.record({ mission, ...payload(i) });
+    });
+  }
+  await store.close();
+  const fillMs = performance.now() - fillStart;
+  const openStart = performance.now();
+  store = await openStore({ adapter: adapter() });
+  const openMs = performance.now() - openStart;
+  const bytes = await dbBytes(store);
+  const rows = ((await store.query('SELECT count(*) AS n FROM tool_calls')) as { n: number }[])[0]!.n;
+  appends.length = 0;
+  const contender: Contender = {
+    name,
+    samples: [],
+    appends,
+    op: async (k) => {
+      await store.toolCalls.record({ mission, ...payload(i + k) });
+    },
+    teardown: async () => {
+      await store.close();
+      await deleteDatabase(`agent-ops-store:${name}`);
+    },
+  };
+  contenders.push(contender);
+  return { name, bytes, rows, fillMs, openMs };
+}
+
 /** The floor under every durable write: one strict IndexedDB transaction of a record's size. */
-async function idbAppendOnly(options: { bytes: number; warmup: number; count: number }) {
+async function appendOnlyContender(bytes: number) {
   const name = 'bench-append-only';
   await deleteDatabase(`agent-ops-store:${name}`);
   const adapter = indexedDbAdapter(name);
   await adapter.load();
-  const record = new Uint8Array(options.bytes).map((_, k) => k & 0xff);
-  const samples: number[] = [];
-  for (let k = 0; k < options.warmup + options.count; k++) {
-    const t = performance.now();
-    await adapter.append(record);
-    if (k >= options.warmup) samples.push(performance.now() - t);
+  const record = new Uint8Array(bytes).map((_, k) => k & 0xff);
+  contenders.push({
+    name,
+    samples: [],
+    appends: [],
+    op: () => adapter.append(record),
+    teardown: async () => {
+      await adapter.close();
+      await deleteDatabase(`agent-ops-store:${name}`);
+    },
+  });
+  return { name };
+}
+
+/** Builds the contenders: a store per size on IndexedDB, one on the memory adapter, a bare append. */
+async function setup(options: { sizes: number[]; recordBytes: number }) {
+  contenders = [];
+  const built = [];
+  for (const size of options.sizes) built.push(await storeContender(`bench-${size}`, size, false));
+  built.push(await storeContender('bench-memory', options.sizes[0]!, true));
+  built.push(await appendOnlyContender(options.recordBytes));
+  return built;
+}
+
+/**
+ * Times `count` rounds after `warmup`; each round runs one op of every contender, in an
+ * order that rotates, so noise and background work hit all of them alike.
+ */
+async function rounds(options: { warmup: number; count: number }) {
+  for (let r = 0; r < options.warmup + options.count; r++) {
+    for (let c = 0; c < contenders.length; c++) {
+      const contender = contenders[(r + c) % contenders.length]!;
+      const before = contender.appends.length;
+      const t = performance.now();
+      await contender.op(r);
+      const elapsed = performance.now() - t;
+      if (r < options.warmup) contender.appends.length = before;
+      else contender.samples.push(elapsed);
+    }
   }
-  await adapter.close();
-  await deleteDatabase(`agent-ops-store:${name}`);
-  return { samples };
+  const out = contenders.map((c) => ({ name: c.name, samples: c.samples, appends: c.appends }));
+  for (const c of contenders) await c.teardown();
+  contenders = [];
+  return out;
 }
 
 /** The same insert on PGlite's idb:// storage (default durability), on a table of about `targetBytes`. */
@@ -166,5 +213,5 @@ async function pglite(options: { targetBytes: number; warmup: number; count: num
   return { samples, bytes };
 }
 
-const cases = { agentOpsStore, idbAppendOnly, pglite };
+const cases = { setup, rounds, pglite };
 (window as unknown as { aosBench: typeof cases }).aosBench = cases;
