@@ -43,6 +43,8 @@ class IndexedDbAdapter implements PersistenceAdapter {
   #lockReleased: Promise<unknown> | null = null;
   #nextKey = 1;
   #open = false;
+  /** Set when another context took the lock with `steal: true`: this one must not write again. */
+  #stolen = false;
 
   constructor(location: string, options: IndexedDbAdapterOptions) {
     this.location = location;
@@ -51,7 +53,10 @@ class IndexedDbAdapter implements PersistenceAdapter {
   }
 
   async load(): Promise<LoadedState> {
-    if (this.#releaseLock === null) await this.#acquireLock();
+    if (this.#releaseLock === null) {
+      this.#stolen = false;
+      await this.#acquireLock();
+    }
     this.#open = true;
     try {
       // idb-keyval's entries() reads keys and values in one transaction, in key order.
@@ -118,6 +123,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
   }
 
   #requireOpen(): void {
+    if (this.#stolen) {
+      throw new StoreError('LOCKED', `the lock on ${this.location} was taken by another tab or worker (steal); reopen the store`);
+    }
     if (!this.#open) throw new StoreError('CLOSED', `the IndexedDB database ${this.location} is closed`);
   }
 
@@ -144,7 +152,13 @@ class IndexedDbAdapter implements PersistenceAdapter {
       // The lock is held for as long as this promise is pending: until close().
       return lock === null ? undefined : hold;
     });
-    this.#lockReleased = request.catch(() => undefined);
+    this.#lockReleased = request.catch(() => {
+      // Rejected after it was granted: the lock was stolen from under an open adapter.
+      if (this.#releaseLock !== null && this.#open) {
+        this.#stolen = true;
+        this.#releaseLock = null;
+      }
+    });
     let got: boolean;
     try {
       got = await Promise.race([grant, request.then(() => false)]);

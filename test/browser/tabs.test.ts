@@ -151,6 +151,36 @@ describe('indexeddb in real tabs', () => {
     window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
   });
 
+  it('a store whose lock is stolen (steal: true) refuses further writes with LOCKED, keeping what it had', async () => {
+    const name = uniqueName('steal');
+    const store = await open(name);
+    await store.missions.create({ phase: 'PLANNING', uuid: 'm-steal' });
+    let release!: () => void;
+    const thief = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const granted = new Promise<void>((resolve) => {
+      void navigator.locks.request(`agent-ops-store:${name}`, { steal: true }, () => {
+        resolve();
+        return thief;
+      });
+    });
+    await granted;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const error = await store.toolCalls.record({ mission: 'm-steal', toolName: 'late', args: {}, success: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isStoreError(error, 'LOCKED')).toBe(true);
+    expect(await count(store, 'tool_calls')).toBe(0);
+    expect(await count(store, 'missions')).toBe(1);
+    await store.close().catch(() => undefined);
+    release();
+    const again = await open(name);
+    expect(await count(again, 'missions')).toBe(1);
+    expect(await count(again, 'tool_calls')).toBe(0);
+  });
+
   it('refuses to open a second store on the same name in the same page with LOCKED', async () => {
     const name = uniqueName('same-page');
     await open(name);
