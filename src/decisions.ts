@@ -40,13 +40,10 @@ export class DecisionRepository {
     const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
     return this.#exec.write((conn) => {
       const missionId = resolveMission(conn, mission);
-      const row = conn.get('INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (?, ?, ?, ?, ?) RETURNING *', [
-        missionId,
-        decisionType,
-        input.rationale,
-        given ?? formatTimestamp(this.#exec.now()),
-        agentName,
-      ]);
+      const row = conn.get(
+        'INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (?, ?, ?, ?, ?) RETURNING *',
+        [missionId, decisionType, input.rationale, given ?? formatTimestamp(this.#exec.now()), agentName],
+      );
       return toDecision(row!);
     });
   }

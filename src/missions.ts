@@ -66,12 +66,10 @@ export class MissionRepository {
         throw new StoreError('CONFLICT', `mission '${uuid}' already exists`);
       }
       const createdAt = formatTimestamp(this.#exec.now());
-      const row = conn.get("INSERT INTO missions (mission_uuid, phase, status, created_at, metadata) VALUES (?, ?, 'pending', ?, ?) RETURNING *", [
-        uuid,
-        phase,
-        createdAt,
-        metadata,
-      ]);
+      const row = conn.get(
+        "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata) VALUES (?, ?, 'pending', ?, ?) RETURNING *",
+        [uuid, phase, createdAt, metadata],
+      );
       return toMission(row!);
     });
   }

@@ -2,14 +2,14 @@ import { AgentMemoryRepository } from './agent-memory.js';
 import { ChangeCapture, journaledTables } from './change-capture.js';
 import { Connection, type Row } from './connection.js';
 import { DecisionRepository } from './decisions.js';
-import { StoreError, messageOf } from './errors.js';
+import { messageOf, StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { type CheckpointPolicy, Journal, type RecoveredState } from './journal.js';
-import { type Migration, checkMigrations, migrate, refuseNewerSchema, schemaMigrations } from './migrations.js';
+import { checkMigrations, type Migration, migrate, refuseNewerSchema, schemaMigrations } from './migrations.js';
 import { MissionRepository } from './missions.js';
 import type { PersistenceAdapter } from './persistence-adapter.js';
 import { PlaybookRunRepository } from './playbook-runs.js';
-import { type QueryParams, classifyQuery, runQuery } from './raw-query.js';
+import { classifyQuery, type QueryParams, runQuery } from './raw-query.js';
 import { replayRecords } from './replay.js';
 import { SerialQueue } from './serial-queue.js';
 import { loadSqlEngine } from './sql-engine.js';
@@ -336,9 +336,13 @@ export class SQLiteStore {
       this.#closed = true;
       this.#conn.close();
       await this.#adapter.close().catch(() => undefined);
-      throw new StoreError('IO', `the store at ${this.#adapter.location} could not reload its durable state and closed: ${messageOf(error)}`, {
-        cause: error,
-      });
+      throw new StoreError(
+        'IO',
+        `the store at ${this.#adapter.location} could not reload its durable state and closed: ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

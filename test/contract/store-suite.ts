@@ -488,7 +488,9 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const store = await fresh();
         await store.missions.create({ phase: 'P', uuid: 'm' });
         await store.transaction(async (tx) => {
-          await tx.query('CREATE TABLE labels (id INTEGER PRIMARY KEY, mission_id INTEGER REFERENCES missions(id) ON DELETE CASCADE, label TEXT)');
+          await tx.query(
+            'CREATE TABLE labels (id INTEGER PRIMARY KEY, mission_id INTEGER REFERENCES missions(id) ON DELETE CASCADE, label TEXT)',
+          );
           await tx.query("INSERT INTO labels (mission_id, label) VALUES (1, 'urgent')");
           await tx.toolCalls.record({ mission: 'm', toolName: 'in-ddl-tx', args: {}, success: true });
         });

@@ -55,7 +55,10 @@ describe('Journal', () => {
     for (let i = 0; i < 3; i++) await journal.append(change);
     volume.records.splice(1, 1);
     volume.breakLock();
-    await expect(new Journal(memoryAdapter(volume)).recover()).rejects.toMatchObject({ code: 'CORRUPT', message: /skips from record 1 to 3/ });
+    await expect(new Journal(memoryAdapter(volume)).recover()).rejects.toMatchObject({
+      code: 'CORRUPT',
+      message: /skips from record 1 to 3/,
+    });
   });
 
   it('wants a checkpoint once the log outgrows its share of the snapshot, counted afresh on every recover', async () => {
