@@ -184,7 +184,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
 /**
  * One IndexedDB connection, opened on first use, handing out idb-keyval `UseStore`s whose
  * transactions are `durability: 'strict'` (idb-keyval's createStore leaves durability to the
- * browser, and Chromium's default reports completion before the data is flushed).
+ * browser's default, which may report 'complete' before the data is flushed to disk).
  */
 class StrictConnection {
   readonly #name: string;
@@ -236,10 +236,19 @@ class StrictConnection {
       request.onupgradeneeded = () => {
         request.result.createObjectStore(OBJECT_STORE);
       };
-      request.onblocked = () => reject(new Error('opening was blocked by another connection that will not close'));
+      let blocked = false;
+      request.onblocked = () => {
+        blocked = true;
+        reject(new Error('opening was blocked by another connection that will not close'));
+      };
       request.onerror = () => reject(request.error ?? new Error('indexedDB.open failed'));
       request.onsuccess = () => {
         const db = request.result;
+        // Already reported as blocked: nobody holds this late connection, so close it.
+        if (blocked) {
+          db.close();
+          return;
+        }
         // Someone deletes or upgrades the database: let them, and fail every later write
         // loudly rather than silently recreate an empty database.
         db.onversionchange = () => {
