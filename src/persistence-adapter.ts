@@ -16,7 +16,11 @@ export interface LoadedState {
 export interface PersistenceAdapter {
   /** Names the storage in messages: a path, a database name. */
   readonly location: string;
-  /** Takes the one-writer lock (StoreError LOCKED if another holder has it) and reads the state. */
+  /**
+   * Takes the one-writer lock (StoreError LOCKED if another holder has it) and reads the state.
+   * The holder may call it again while it holds the lock (the store does, to return to the
+   * durable state after a failed checkpoint): it then re-reads without locking again.
+   */
   load(): Promise<LoadedState>;
   /** Appends one record; resolves only once it is durable. */
   append(record: Uint8Array): Promise<void>;

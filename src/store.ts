@@ -216,8 +216,7 @@ export class SQLiteStore {
   close(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#closed) return;
-      this.#closed = true;
-      if (this.#onPageHide) globalThis.removeEventListener('pagehide', this.#onPageHide);
+      this.#markClosed();
       try {
         if (this.#journal.hasLog) await this.#checkpointNow();
       } finally {
@@ -243,6 +242,12 @@ export class SQLiteStore {
       void this.checkpoint().catch((error: unknown) => this.#warn(`checkpoint on pagehide failed: ${messageOf(error)}`));
     };
     globalThis.addEventListener('pagehide', this.#onPageHide);
+  }
+
+  #markClosed(): void {
+    this.#closed = true;
+    if (this.#onPageHide) globalThis.removeEventListener('pagehide', this.#onPageHide);
+    this.#onPageHide = null;
   }
 
   #open(): Connection {
@@ -333,7 +338,7 @@ export class SQLiteStore {
       this.#capture = new ChangeCapture(conn);
       this.#capture.install();
     } catch (error) {
-      this.#closed = true;
+      this.#markClosed();
       this.#conn.close();
       await this.#adapter.close().catch(() => undefined);
       throw new StoreError(

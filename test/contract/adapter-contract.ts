@@ -114,6 +114,23 @@ export function adapterContract(name: string, factory: HarnessFactory): void {
       await second.close();
     });
 
+    it('lets its holder load again, re-reading what is durable without locking itself out', async () => {
+      const h = await fresh();
+      const adapter = h.open();
+      await adapter.load();
+      await adapter.append(bytes(1));
+      await adapter.checkpoint(big(2048, 3));
+      await adapter.append(bytes(2));
+      const again = await adapter.load();
+      expect(again.snapshot?.length).toBe(2048);
+      expect(again.records.map((r) => Array.from(r))).toEqual([[2]]);
+      await adapter.append(bytes(3));
+      await adapter.close();
+      const next = h.open();
+      expect((await next.load()).records.map((r) => Array.from(r))).toEqual([[2], [3]]);
+      await next.close();
+    });
+
     it('refuses appends and checkpoints after close, with CLOSED; close twice is fine', async () => {
       const h = await fresh();
       const adapter = h.open();
