@@ -278,7 +278,11 @@ function abortQuietly(tx: IDBTransaction): void {
  */
 function commit(tx: IDBTransaction): Promise<void> {
   const done = transactionDone(tx);
-  tx.commit?.();
+  try {
+    tx.commit?.();
+  } catch {
+    // Already aborted or finishing: `done` reports how it ended (and is then always awaited).
+  }
   return done;
 }
 
