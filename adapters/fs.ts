@@ -1,4 +1,4 @@
-import { close, constants, fdatasync, fsync, ftruncate, open, write } from 'node:fs';
+import { close, constants, fdatasync, fdatasyncSync, fsync, ftruncate, open, write, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +35,12 @@ export interface FsAdapterOptions {
    * log aside as `<path>.aos-log.corrupt-<time>`, and warns.
    */
   readonly onCorruptLog?: 'error' | 'truncate';
+  /**
+   * Make each append with a synchronous write (false by default). Faster (no thread-pool round
+   * trip, ~50 µs less here) but blocks the event loop for one disk flush per write, as
+   * better-sqlite3 does: right for scripts and CLIs, wrong for a server on a slow disk.
+   */
+  readonly blockingAppends?: boolean;
 }
 
 /**
@@ -133,8 +139,13 @@ class FsAdapter implements PersistenceAdapter {
     const bytes = frame(record);
     const at = this.#logEnd;
     try {
-      await writeAll(this.#logFd!, bytes, at);
-      if (DSYNC === 0) await fdatasyncFd(this.#logFd!);
+      if (this.#options.blockingAppends) {
+        for (let done = 0; done < bytes.length; ) done += writeSync(this.#logFd!, bytes, done, bytes.length - done, at + done);
+        if (DSYNC === 0) fdatasyncSync(this.#logFd!);
+      } else {
+        await writeAll(this.#logFd!, bytes, at);
+        if (DSYNC === 0) await fdatasyncFd(this.#logFd!);
+      }
     } catch (error) {
       // Best effort: cut a partial frame off so the next append starts on a clean boundary.
       await truncateFd(this.#logFd!, at).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { textBytes } from './connection.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toJsonText } from './json-value.js';
 import { addSeconds, formatTimestamp } from './timestamp.js';
@@ -27,10 +28,10 @@ export class AgentMemoryRepository {
       const missionId = resolveMission(conn, mission);
       const now = formatTimestamp(this.#exec.now());
       conn.run(
-        `INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at) VALUES (?, ?, CAST(? AS TEXT), ?, ?, ?)
          ON CONFLICT (mission_id, key) DO UPDATE SET
            value = excluded.value, timestamp = excluded.timestamp, ttl = excluded.ttl, expires_at = excluded.expires_at`,
-        [missionId, name, text, now, ttl, ttl === null ? null : addSeconds(now, ttl)],
+        [missionId, name, textBytes(text), now, ttl, ttl === null ? null : addSeconds(now, ttl)],
       );
     });
   }

@@ -19,18 +19,29 @@ export interface ChangeSet {
   readonly sequences: readonly (readonly [string, bigint])[];
 }
 
-const LOG_TABLE = 'temp.aos_touched';
+const TOUCH_FUNCTION = 'aos_touch';
+// sql.js hands integer arguments to JS functions as doubles: rowids beyond 2^53 go as text.
+const exactRowid = (rowid: string) => `CASE WHEN abs(${rowid}) < 9007199254740992 THEN ${rowid} ELSE CAST(${rowid} AS TEXT) END`;
 
 /**
- * Records which rows each write transaction touched, with temp triggers on every table, and
- * turns them into the rows' final images at commit. Triggers (unlike the update hook) also
- * fire for DELETE without WHERE, for cascaded deletes, and, with recursive_triggers on, for
- * rows removed by INSERT OR REPLACE. Replaying final images is idempotent, so replaying a
- * record on a state that already holds it changes nothing.
+ * Records which rows each write transaction touched, with temp triggers on every table that
+ * call a JS function, and turns them into the rows' final images at commit. Triggers (unlike
+ * the update hook) also fire for DELETE without WHERE, for cascaded deletes, and, with
+ * recursive_triggers on, for rows removed by INSERT OR REPLACE.
+ *
+ * The set of touched rows may be a superset: a statement or savepoint that is rolled back
+ * leaves its rows in it. That is harmless, because each row is re-read at commit: a row that
+ * does not exist becomes a delete, one that does becomes an image of what it holds, and
+ * replaying either on a state that already has it changes nothing. Only a full ROLLBACK must
+ * `discard()`.
  */
 export class ChangeCapture {
   readonly #conn: Connection;
   #columns = new Map<string, string[]>();
+  /** Table to touched rowids (numbers, or text beyond 2^53). */
+  #touched = new Map<string, Set<number | string>>();
+  /** Tables that had an insert: only they can have moved their AUTOINCREMENT counter. */
+  #inserted = new Set<string>();
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -39,26 +50,30 @@ export class ChangeCapture {
   /** (Re)creates the triggers for the current schema; refuses tables it cannot journal. */
   install(): void {
     const conn = this.#conn;
+    conn.db.create_function(TOUCH_FUNCTION, (table: unknown, rowid: unknown, inserted: unknown) => {
+      const name = String(table);
+      let rows = this.#touched.get(name);
+      if (!rows) {
+        rows = new Set();
+        this.#touched.set(name, rows);
+      }
+      rows.add(rowid as number | string);
+      if (inserted === 1) this.#inserted.add(name);
+      return null;
+    });
     for (const { name } of conn.all("SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE 'aos_capture_%'")) {
-      conn.exec(`DROP TRIGGER temp."${String(name)}"`);
+      conn.exec(`DROP TRIGGER temp.${quoteIdent(String(name))}`);
     }
-    conn.exec(
-      `CREATE TEMP TABLE IF NOT EXISTS aos_touched (tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid)) WITHOUT ROWID`,
-    );
     this.#columns = new Map();
     for (const table of journaledTables(conn)) {
       const t = quoteIdent(table);
       const name = sqlString(table);
       const trigger = (suffix: string) => quoteIdent(`aos_capture_${table}_${suffix}`);
-      // Not INSERT OR IGNORE: inside a trigger the outer statement's conflict policy (an
-      // UPSERT's, say) overrides the trigger's own, so the insert must never conflict.
-      const touch = (rowid: string) =>
-        `INSERT INTO ${LOG_TABLE} SELECT ${name}, ${rowid} WHERE NOT EXISTS ` +
-        `(SELECT 1 FROM ${LOG_TABLE} WHERE tbl = ${name} AND rid = ${rowid});`;
+      const touch = (rowid: string, inserted: 0 | 1) => `SELECT ${TOUCH_FUNCTION}(${name}, ${exactRowid(rowid)}, ${inserted});`;
       conn.exec(
-        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid')} END;` +
-          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid')} ${touch('NEW.rowid')} END;` +
-          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid')} END;`,
+        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid', 1)} END;` +
+          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid', 0)} ${touch('NEW.rowid', 0)} END;` +
+          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid', 0)} END;`,
       );
       this.#columns.set(table, columnsOf(conn, table));
     }
@@ -66,33 +81,38 @@ export class ChangeCapture {
 
   /** The net changes of the open transaction, and forgets them; null when nothing changed. */
   collect(): ChangeSet | null {
+    if (this.#touched.size === 0) return null;
     const conn = this.#conn;
-    const touched = conn.rawRows(`SELECT tbl, rid FROM ${LOG_TABLE} ORDER BY tbl, rid`);
-    if (touched.length === 0) return null;
-    conn.run(`DELETE FROM ${LOG_TABLE}`);
     const tables: TableChanges[] = [];
-    let current: { table: string; columns: string[]; deletes: bigint[]; upserts: [bigint, CellValue[]][] } | undefined;
-    for (const [tbl, rid] of touched as [string, bigint][]) {
-      if (current?.table !== tbl) {
-        const columns = this.#columns.get(tbl);
-        if (!columns) throw new StoreError('CORRUPT', `change capture has no columns for table '${tbl}'`);
-        current = { table: tbl, columns, deletes: [], upserts: [] };
-        tables.push(current);
+    for (const table of [...this.#touched.keys()].sort()) {
+      const columns = this.#columns.get(table);
+      if (!columns) throw new StoreError('CORRUPT', `change capture has no columns for table '${table}'`);
+      const select = selectRowSql(table, columns);
+      const deletes: bigint[] = [];
+      const upserts: [bigint, CellValue[]][] = [];
+      for (const touched of this.#touched.get(table)!) {
+        const rowid = BigInt(touched);
+        const row = conn.rawRows(select, [rowid])[0];
+        if (row) upserts.push([rowid, row]);
+        else deletes.push(rowid);
       }
-      const row = conn.rawRows(selectRowSql(tbl, current.columns), [rid])[0];
-      if (row) current.upserts.push([rid, row]);
-      else current.deletes.push(rid);
+      tables.push({ table, columns, deletes, upserts });
     }
-    const names = tables.map((t) => t.table);
-    const sequences = conn
-      .rawRows(`SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${names.map(() => '?').join(',')})`, names)
-      .map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
+    const inserted = [...this.#inserted];
+    const sequences =
+      inserted.length === 0
+        ? []
+        : conn
+            .rawRows(`SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${inserted.map(() => '?').join(',')})`, inserted)
+            .map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
+    this.discard();
     return { tables, sequences };
   }
 
-  /** Forgets touched rows of a transaction that was rolled back instead of committed. */
+  /** Forgets the touched rows of a transaction that was rolled back instead of committed. */
   discard(): void {
-    this.#conn.run(`DELETE FROM ${LOG_TABLE}`);
+    this.#touched = new Map();
+    this.#inserted = new Set();
   }
 }
 

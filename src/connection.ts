@@ -124,3 +124,14 @@ export function sqlError(error: unknown, sql: string): StoreError {
   const code = /constraint failed/i.test(message) ? 'CONSTRAINT' : 'SQL';
   return new StoreError(code, `${message} (in: ${sql.trim().slice(0, 120)})`, { cause: error });
 }
+
+const utf8 = new TextEncoder();
+
+/**
+ * A text as UTF-8 bytes, to bind where the SQL says `CAST(? AS TEXT)`. The stored value is
+ * the same TEXT; the point is speed: sql.js binds a JS string through a plain array of its
+ * bytes (~18 µs for 1 KB here), a Uint8Array with one copy (~3 µs). Used for JSON columns.
+ */
+export function textBytes(text: string | null): Uint8Array | null {
+  return text === null ? null : utf8.encode(text);
+}

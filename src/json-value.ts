@@ -10,7 +10,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * Object properties that are undefined are omitted, as JSON does.
  */
 export function toJsonText(field: string, value: unknown): string {
-  check(field, value, field, new Set());
+  check(field, value, [], new Set());
   return JSON.stringify(value);
 }
 
@@ -24,7 +24,10 @@ export function fromJsonText(text: unknown): JsonValue {
   return typeof text === 'string' ? (JSON.parse(text) as JsonValue) : null;
 }
 
-function check(field: string, value: unknown, path: string, seen: Set<object>): void {
+/** Keys from the top value down to the one being checked; joined into a path only for errors. */
+type KeyPath = (string | number)[];
+
+function check(field: string, value: unknown, path: KeyPath, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -50,19 +53,28 @@ function check(field: string, value: unknown, path: string, seen: Set<object>): 
   }
   seen.add(object);
   if (Array.isArray(object)) {
-    for (const [index, item] of object.entries()) check(field, item, `${path}[${index}]`, seen);
+    for (let index = 0; index < object.length; index++) {
+      path.push(index);
+      check(field, object[index], path, seen);
+      path.pop();
+    }
   } else {
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
       throw invalid(field, path, `a ${object.constructor?.name ?? 'class'} instance is not JSON`);
     }
-    for (const [key, item] of Object.entries(object)) {
-      if (item !== undefined) check(field, item, `${path}.${key}`, seen);
+    for (const key of Object.keys(object)) {
+      const item = (object as Record<string, unknown>)[key];
+      if (item === undefined) continue;
+      path.push(key);
+      check(field, item, path, seen);
+      path.pop();
     }
   }
   seen.delete(object);
 }
 
-function invalid(field: string, path: string, why: string): StoreError {
-  return new StoreError('INVALID_INPUT', `${field} must be JSON: at ${path}, ${why}`);
+function invalid(field: string, path: KeyPath, why: string): StoreError {
+  const at = path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+  return new StoreError('INVALID_INPUT', `${field} must be JSON: at ${field}${at}, ${why}`);
 }

@@ -86,17 +86,22 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
   }
 }
 
+// Encoding is synchronous, so one scratch buffer serves every record; finish() copies out.
+let scratch = new Uint8Array(64 * 1024);
+const SCRATCH_LIMIT = 4 << 20;
+
 class Writer {
-  #buf = new Uint8Array(256);
+  #buf = scratch;
   #view = new DataView(this.#buf.buffer);
   #at = 0;
 
   #room(n: number): void {
     if (this.#at + n <= this.#buf.length) return;
     const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#at + n));
-    next.set(this.#buf);
+    next.set(this.#buf.subarray(0, this.#at));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
+    if (next.length <= SCRATCH_LIMIT) scratch = next;
   }
   u8(v: number): void {
     this.#room(1);

@@ -28,6 +28,7 @@ export interface SqlJsDatabase {
   prepare(sql: string): SqlJsStatement;
   iterateStatements(sql: string): SqlJsStatementIterator;
   getRowsModified(): number;
+  create_function(name: string, fn: (...args: unknown[]) => unknown): SqlJsDatabase;
   export(): Uint8Array;
   close(): void;
 }

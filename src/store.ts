@@ -287,6 +287,7 @@ export class SQLiteStore {
         conn.run('COMMIT');
       } catch (error) {
         rollback(conn);
+        this.#capture.discard();
         if (appended) {
           // The record is durable but the commit failed (a deferred constraint): reload so
           // memory again matches the durable state, and say so.

@@ -1,4 +1,4 @@
-import type { Row } from './connection.js';
+import { type Row, textBytes } from './connection.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toJsonText, toNullableJsonText } from './json-value.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
@@ -82,10 +82,23 @@ export class ToolCallRepository {
       const timestamp = given ?? formatTimestamp(this.#exec.now());
       const row = conn.get(
         'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
-        [missionId, toolName, args, result, timestamp, durationMs, success ? 1 : 0, errorMessage, agentName],
+          'VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?) RETURNING id',
+        [missionId, toolName, textBytes(args), textBytes(result), timestamp, durationMs, success ? 1 : 0, errorMessage, agentName],
       );
-      return toToolCall(row!);
+      // Built from what was stored rather than read back: the same values, without a second
+      // trip of the JSON through the wasm boundary.
+      return {
+        id: Number(row!.id),
+        missionId,
+        toolName,
+        args: fromJsonText(args),
+        result: fromJsonText(result),
+        timestamp,
+        durationMs,
+        success,
+        errorMessage,
+        agentName,
+      };
     });
   }
 

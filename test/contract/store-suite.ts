@@ -502,6 +502,21 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         expect(await recovered.query('SELECT count(*) AS n FROM labels')).toEqual([{ n: 0 }]);
       });
 
+      it('replays rows whose rowids are beyond 2^53 exactly, and REAL stays apart from INTEGER', async () => {
+        const store = await fresh();
+        await store.query('CREATE TABLE big (id INTEGER PRIMARY KEY, v)');
+        const huge = 2n ** 62n + 3n;
+        await store.query('INSERT INTO big (id, v) VALUES (?, ?)', [huge, 1.5]);
+        await store.query('INSERT INTO big (id, v) VALUES (?, CAST(? AS REAL))', [-huge, 2]);
+        await store.query('UPDATE big SET v = ? WHERE id = ?', ['changed', huge]);
+        const recovered = await crashAndReopen(store);
+        const rows = await recovered.query('SELECT CAST(id AS TEXT) AS id, v, typeof(v) AS t FROM big ORDER BY id');
+        expect(rows).toEqual([
+          { id: String(-huge), v: 2, t: 'real' },
+          { id: String(huge), v: 'changed', t: 'text' },
+        ]);
+      });
+
       it('a schema change through query checkpoints and survives a crash; WITHOUT ROWID is refused', async () => {
         const store = await fresh();
         await store.query('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
