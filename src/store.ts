@@ -92,7 +92,8 @@ export class SQLiteStore {
     this.#capture = new ChangeCapture(conn);
     const exec: Executor = {
       read: (fn) => this.#queue.run(() => fn(this.#open())),
-      write: (fn) => this.#write(fn),
+      // Repositories never change the schema, so their writes skip that check.
+      write: (fn) => this.#write(fn, false),
       now: () => this.#clock(),
     };
     this.missions = new MissionRepository(exec);
@@ -149,7 +150,7 @@ export class SQLiteStore {
         return [];
       });
     }
-    return this.#write((conn) => runQuery(conn, sql, params));
+    return this.#write((conn) => runQuery(conn, sql, params), true);
   }
 
   /**
@@ -201,7 +202,7 @@ export class SQLiteStore {
       } finally {
         active = false;
       }
-    });
+    }, true);
   }
 
   /** Folds the log into a new snapshot now. */
@@ -258,18 +259,19 @@ export class SQLiteStore {
   /**
    * Runs `fn` in a transaction and resolves once its commit record is durable. The
    * transaction stays open while the record is appended (nothing else runs meanwhile), so a
-   * failed append rolls it back and memory matches what is durable.
+   * failed append rolls it back and memory matches what is durable. With `mayChangeSchema`,
+   * a transaction that changed the schema is carried by a checkpoint instead of a record.
    */
-  #write<T>(fn: (conn: Connection) => Promise<T> | T): Promise<T> {
+  #write<T>(fn: (conn: Connection) => Promise<T> | T, mayChangeSchema: boolean): Promise<T> {
     return this.#queue.run(async () => {
       const conn = this.#open();
-      const schemaBefore = conn.pragma('schema_version');
+      const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
       conn.run('BEGIN');
       let result: T;
       let appended = false;
       try {
         result = await fn(conn);
-        if (conn.pragma('schema_version') !== schemaBefore) {
+        if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {
           journaledTables(conn);
           // The checkpoint carries this transaction's row changes too: forget them.
           this.#capture.discard();
