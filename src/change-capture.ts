@@ -40,8 +40,6 @@ export class ChangeCapture {
   #columns = new Map<string, string[]>();
   /** Table to touched rowids (numbers, or text beyond 2^53). */
   #touched = new Map<string, Set<number | string>>();
-  /** Tables that had an insert: only they can have moved their AUTOINCREMENT counter. */
-  #inserted = new Set<string>();
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -50,7 +48,7 @@ export class ChangeCapture {
   /** (Re)creates the triggers for the current schema; refuses tables it cannot journal. */
   install(): void {
     const conn = this.#conn;
-    conn.db.create_function(TOUCH_FUNCTION, (table: unknown, rowid: unknown, inserted: unknown) => {
+    conn.db.create_function(TOUCH_FUNCTION, (table: unknown, rowid: unknown) => {
       const name = String(table);
       let rows = this.#touched.get(name);
       if (!rows) {
@@ -58,7 +56,6 @@ export class ChangeCapture {
         this.#touched.set(name, rows);
       }
       rows.add(rowid as number | string);
-      if (inserted === 1) this.#inserted.add(name);
       return null;
     });
     for (const { name } of conn.all("SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE 'aos_capture_%'")) {
@@ -69,11 +66,11 @@ export class ChangeCapture {
       const t = quoteIdent(table);
       const name = sqlString(table);
       const trigger = (suffix: string) => quoteIdent(`aos_capture_${table}_${suffix}`);
-      const touch = (rowid: string, inserted: 0 | 1) => `SELECT ${TOUCH_FUNCTION}(${name}, ${exactRowid(rowid)}, ${inserted});`;
+      const touch = (rowid: string) => `SELECT ${TOUCH_FUNCTION}(${name}, ${exactRowid(rowid)});`;
       conn.exec(
-        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid', 1)} END;` +
-          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid', 0)} ${touch('NEW.rowid', 0)} END;` +
-          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid', 0)} END;`,
+        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid')} END;` +
+          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid')} ${touch('NEW.rowid')} END;` +
+          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid')} END;`,
       );
       this.#columns.set(table, columnsOf(conn, table));
     }
@@ -98,13 +95,12 @@ export class ChangeCapture {
       }
       tables.push({ table, columns, deletes, upserts });
     }
-    const inserted = [...this.#inserted];
-    const sequences =
-      inserted.length === 0
-        ? []
-        : conn
-            .rawRows(`SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${inserted.map(() => '?').join(',')})`, inserted)
-            .map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
+    // Every touched table, not only those with an insert: an UPSERT that takes its DO UPDATE
+    // path still advances the AUTOINCREMENT counter, yet fires only the UPDATE trigger.
+    const names = tables.map((t) => t.table);
+    const sequences = conn
+      .rawRows(`SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${names.map(() => '?').join(',')})`, names)
+      .map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
     this.discard();
     return { tables, sequences };
   }
@@ -112,7 +108,6 @@ export class ChangeCapture {
   /** Forgets the touched rows of a transaction that was rolled back instead of committed. */
   discard(): void {
     this.#touched = new Map();
-    this.#inserted = new Set();
   }
 }
 

@@ -683,6 +683,23 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         expect(next.id).toBe(51);
       });
 
+      it('keeps AUTOINCREMENT counters exact across a crash, even when an upsert only updated', async () => {
+        const store = await fresh();
+        await store.missions.create({ phase: 'P', uuid: 'm' });
+        await store.memory.set('m', 'k', 1);
+        // The second set takes the upsert's DO UPDATE path, which still advances the counter.
+        await store.memory.set('m', 'k', 2);
+        const before = await store.query('SELECT name, seq FROM sqlite_sequence ORDER BY name');
+        const recovered = await crashAndReopen(store);
+        expect(await recovered.query('SELECT name, seq FROM sqlite_sequence ORDER BY name')).toEqual(before);
+        await recovered.memory.set('m', 'other', 3);
+        const ids = await recovered.query('SELECT key, id FROM agent_memory ORDER BY id');
+        expect(ids).toEqual([
+          { key: 'k', id: 1 },
+          { key: 'other', id: 3 },
+        ]);
+      });
+
       it('applies a later migration to a store holding data, once', async () => {
         const store = await fresh();
         await store.missions.create({ phase: 'P', uuid: 'm' });
