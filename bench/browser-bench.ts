@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 import { chromiumArgs, chromiumPath } from '../scripts/chromium.js';
+import { summarize } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
@@ -20,26 +21,6 @@ const RECORDS = Number(process.env.AOS_BENCH_RECORDS ?? 1000);
 const WARMUP = 300;
 const PGLITE_RECORDS = Number(process.env.AOS_BENCH_PGLITE_RECORDS ?? 200);
 
-interface Summary {
-  readonly n: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly max: number;
-  readonly mean: number;
-}
-
-/** Nearest-rank percentiles of samples in ms. */
-function summarize(samples: readonly number[]): Summary {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-  return {
-    n: sorted.length,
-    p50: rank(0.5),
-    p95: rank(0.95),
-    max: sorted.at(-1)!,
-    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
-  };
-}
 const ms = (x: number) => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : `${x.toFixed(2)} ms`);
 
 const server = await createServer({

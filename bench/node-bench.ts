@@ -31,6 +31,8 @@ import { memoryAdapter } from 'agent-ops-store/adapters/memory';
 import Database from 'better-sqlite3';
 import initSqlJs from 'sql.js';
 import type { SqlJsDatabase } from '../src/sql-js.js';
+import { payload } from './payloads.js';
+import { type Summary, summarize } from './stats.js';
 
 const MB = 1_000_000;
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -43,83 +45,6 @@ const WARMUP = 300;
 const BATCH_ROWS = 10_000;
 const COLD_LOG_RECORDS = 10_000;
 const COLD_REPEATS = 3;
-
-// ---------------------------------------------------------------------------------------------
-// Realistic tool calls: ~1 KB of args + result JSON, varied text, from a fixed seed.
-
-const TOOLS = ['read_file', 'search_code', 'run_tests', 'write_file', 'http_get', 'list_dir'] as const;
-const WORDS = (
-  'agent mission plan tool call result error retry timeout cache index query schema table row ' +
-  'commit journal snapshot checkpoint durable latency source module function import export ' +
-  'config option value string number array object parse render fetch request response status'
-).split(' ');
-
-let seed = 0x2545f491;
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-}
-function text(chars: number): string {
-  let out = '';
-  while (out.length < chars) out += `${WORDS[Math.floor(random() * WORDS.length)]} `;
-  return out.slice(0, chars);
-}
-
-interface Payload {
-  readonly toolName: string;
-  readonly args: Record<string, unknown>;
-  readonly result: Record<string, unknown>;
-  readonly durationMs: number;
-  readonly success: boolean;
-}
-
-const PAYLOADS: Payload[] = Array.from({ length: 512 }, (_, i) => ({
-  toolName: TOOLS[i % TOOLS.length]!,
-  args: {
-    path: `src/${text(12).trim().replaceAll(' ', '-')}/file-${i}.ts`,
-    query: text(60),
-    options: { recursive: i % 2 === 0, maxResults: 50, include: ['*.ts', '*.tsx', '*.json'], encoding: 'utf8' },
-    context: text(280),
-  },
-  result: {
-    ok: true,
-    matches: Array.from({ length: 4 }, (_, k) => ({ line: 10 + k * 7, text: text(70) })),
-    summary: text(180),
-    tokens: 1200 + i,
-  },
-  durationMs: 5 + (i % 200),
-  success: i % 17 !== 0,
-}));
-
-function payload(i: number): Payload {
-  return PAYLOADS[i % PAYLOADS.length]!;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Figures.
-
-interface Summary {
-  readonly n: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly max: number;
-  readonly mean: number;
-}
-
-/** Nearest-rank percentiles of samples in ms. */
-function summarize(samples: readonly number[]): Summary {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-  return {
-    n: sorted.length,
-    p50: rank(0.5),
-    p95: rank(0.95),
-    max: sorted[sorted.length - 1]!,
-    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
-  };
-}
 
 function fmtMs(ms: number): string {
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;

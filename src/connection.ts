@@ -21,59 +21,33 @@ export class Connection {
 
   /** Runs a statement that returns no rows; gives the number of rows it changed. */
   run(sql: string, params: BindParams = []): number {
-    const statement = this.#prepare(sql);
-    try {
-      statement.bind(params);
+    return this.#step(sql, params, (statement) => {
       statement.step();
       return this.db.getRowsModified();
-    } catch (error) {
-      throw sqlError(error, sql);
-    } finally {
-      statement.reset();
-    }
+    });
   }
 
   /** All rows of a query, as plain objects. */
   all(sql: string, params: BindParams = []): Row[] {
-    const statement = this.#prepare(sql);
-    try {
-      statement.bind(params);
+    return this.#step(sql, params, (statement) => {
       const rows: Row[] = [];
       while (statement.step()) rows.push(statement.getAsObject());
       return rows;
-    } catch (error) {
-      throw sqlError(error, sql);
-    } finally {
-      statement.reset();
-    }
+    });
   }
 
   /** The first row of a query, or undefined. */
   get(sql: string, params: BindParams = []): Row | undefined {
-    const statement = this.#prepare(sql);
-    try {
-      statement.bind(params);
-      return statement.step() ? statement.getAsObject() : undefined;
-    } catch (error) {
-      throw sqlError(error, sql);
-    } finally {
-      statement.reset();
-    }
+    return this.#step(sql, params, (statement) => (statement.step() ? statement.getAsObject() : undefined));
   }
 
   /** Rows as value arrays with integers as BigInt, so INTEGER and REAL stay apart (journal use). */
   rawRows(sql: string, params: BindParams = []): CellValue[][] {
-    const statement = this.#prepare(sql);
-    try {
-      statement.bind(params);
+    return this.#step(sql, params, (statement) => {
       const rows: CellValue[][] = [];
       while (statement.step()) rows.push(statement.get(null, { useBigInt: true }) as CellValue[]);
       return rows;
-    } catch (error) {
-      throw sqlError(error, sql);
-    } finally {
-      statement.reset();
-    }
+    });
   }
 
   /** Runs SQL text with no parameters (DDL, pragmas, BEGIN/COMMIT); may hold several statements. */
@@ -101,6 +75,19 @@ export class Connection {
   close(): void {
     this.clearStatements();
     this.db.close();
+  }
+
+  /** Binds `params` to the cached statement for `sql`, runs `fn`, and always resets it. */
+  #step<T>(sql: string, params: BindParams, fn: (statement: Statement) => T): T {
+    const statement = this.#prepare(sql);
+    try {
+      statement.bind(params);
+      return fn(statement);
+    } catch (error) {
+      throw sqlError(error, sql);
+    } finally {
+      statement.reset();
+    }
   }
 
   #prepare(sql: string): Statement {

@@ -1,4 +1,4 @@
-import { type Row, textBytes } from './connection.js';
+import { type Connection, type Row, textBytes } from './connection.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toJsonText, toNullableJsonText } from './json-value.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
@@ -144,25 +144,21 @@ export class ToolCallRepository {
 
   /** Tool calls, oldest first. */
   async list(filter: ToolCallFilter = {}): Promise<ToolCall[]> {
-    const mission = filter.mission === undefined ? null : requireMissionRef(filter.mission);
-    const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
-    return this.#exec.read((conn) => {
-      const missionId = mission === null ? null : resolveMission(conn, mission);
-      return conn
-        .all('SELECT * FROM tool_calls WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2) ORDER BY timestamp, id', [
-          missionId,
-          since,
-        ])
-        .map(toToolCall);
-    });
+    const bind = filterParams(filter);
+    return this.#exec.read((conn) =>
+      conn
+        .all(
+          'SELECT * FROM tool_calls WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2) ORDER BY timestamp, id',
+          bind(conn),
+        )
+        .map(toToolCall),
+    );
   }
 
   /** Per tool: calls, failures, and p50/p95 duration in ms, by tool name. */
   async stats(filter: ToolCallFilter = {}): Promise<ToolStats[]> {
-    const mission = filter.mission === undefined ? null : requireMissionRef(filter.mission);
-    const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
+    const bind = filterParams(filter);
     return this.#exec.read((conn) => {
-      const missionId = mission === null ? null : resolveMission(conn, mission);
       // Nearest-rank percentiles: the value at rank ceil(p * n) among calls with a duration.
       return conn
         .all(
@@ -179,7 +175,7 @@ export class ToolCallRepository {
              (SELECT duration_ms FROM ranked r WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100) AS p50,
              (SELECT duration_ms FROM ranked r WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 95 + 99) / 100) AS p95
            FROM calls c GROUP BY c.tool_name ORDER BY c.tool_name`,
-          [missionId, since],
+          bind(conn),
         )
         .map((row) => ({
           toolName: String(row.tool_name),
@@ -190,6 +186,13 @@ export class ToolCallRepository {
         }));
     });
   }
+}
+
+/** Validates a filter now; binds it (mission id, since) once the mission can be looked up. */
+function filterParams(filter: ToolCallFilter): (conn: Connection) => [number | null, string | null] {
+  const mission = filter.mission === undefined ? null : requireMissionRef(filter.mission);
+  const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
+  return (conn) => [mission === null ? null : resolveMission(conn, mission), since];
 }
 
 function toToolCall(row: Row): ToolCall {

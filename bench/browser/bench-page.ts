@@ -4,35 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { openStore, type PersistenceAdapter, type SQLiteStore } from 'agent-ops-store';
 import { indexedDbAdapter } from 'agent-ops-store/adapters/indexeddb';
 import { memoryAdapter } from 'agent-ops-store/adapters/memory';
-
-const TOOLS = ['read_file', 'search_code', 'run_tests', 'write_file', 'http_get', 'list_dir'];
-const WORDS = (
-  'agent mission plan tool call result error retry timeout cache index query schema table row ' +
-  'commit journal snapshot checkpoint durable latency source module function import export'
-).split(' ');
-
-let seed = 0x2545f491;
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-}
-function text(chars: number): string {
-  let out = '';
-  while (out.length < chars) out += `${WORDS[Math.floor(random() * WORDS.length)]} `;
-  return out.slice(0, chars);
-}
-
-/** ~1 KB of args + result JSON per call, like the Node bench. */
-const PAYLOADS = Array.from({ length: 256 }, (_, i) => ({
-  toolName: TOOLS[i % TOOLS.length]!,
-  args: { path: `src/${text(12).trim().replaceAll(' ', '-')}/file-${i}.ts`, query: text(60), context: text(280) },
-  result: { ok: true, matches: Array.from({ length: 4 }, (_, k) => ({ line: 10 + k * 7, text: text(70) })), summary: text(180) },
-  durationMs: 5 + (i % 200),
-  success: i % 17 !== 0,
-}));
-const payload = (i: number) => PAYLOADS[i % PAYLOADS.length]!;
+import { payload } from '../payloads.js';
 
 function deleteDatabase(name: string): Promise<void> {
   return new Promise((resolve, reject) => {

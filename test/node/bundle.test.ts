@@ -89,6 +89,15 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
+/** Serves the built app on 127.0.0.1, on a free port. */
+function servePreview(): Promise<PreviewServer> {
+  return preview({ root: app, configFile: false, logLevel: 'warn', build: { outDir: out }, preview: { host: '127.0.0.1', port: 0 } });
+}
+
+function originOf(server: PreviewServer): string {
+  return `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}`;
+}
+
 describe('a zero-config Vite app importing agent-ops-store and its IndexedDB adapter', () => {
   it('builds without any node: module, fs or path, and with no wasm URL off its origin', () => {
     expect(warnings.filter((w) => /externali[sz]ed for browser|node:|built-?in/i.test(w))).toEqual([]);
@@ -135,15 +144,8 @@ describe('a zero-config Vite app importing agent-ops-store and its IndexedDB ada
     let server: PreviewServer | undefined;
     const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
     try {
-      server = await preview({
-        root: app,
-        configFile: false,
-        logLevel: 'warn',
-        build: { outDir: out },
-        preview: { host: '127.0.0.1', port: 0 },
-      });
-      const { port } = server.httpServer.address() as AddressInfo;
-      const origin = `http://127.0.0.1:${port}`;
+      server = await servePreview();
+      const origin = originOf(server);
       const page = await browser.newPage();
       const requests: string[] = [];
       page.on('request', (request) => requests.push(request.url()));
@@ -166,19 +168,13 @@ describe('a zero-config Vite app importing agent-ops-store and its IndexedDB ada
   it('keeps what a page wrote across a browser restart on the same profile, foreign keys still enforced', async () => {
     const profile = join(root, 'test/.tmp/bundle-profile');
     rmSync(profile, { recursive: true, force: true });
-    const server = await preview({
-      root: app,
-      configFile: false,
-      logLevel: 'warn',
-      build: { outDir: out },
-      preview: { host: '127.0.0.1', port: 0 },
-    });
-    const { port } = server.httpServer.address() as AddressInfo;
+    const server = await servePreview();
+    const origin = originOf(server);
     const visit = async (mode: 'write' | 'read') => {
       const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, args: chromiumArgs, headless: true });
       try {
         const page = context.pages()[0] ?? (await context.newPage());
-        await page.goto(`http://127.0.0.1:${port}/?mode=${mode}`);
+        await page.goto(`${origin}/?mode=${mode}`);
         await page.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: 30_000 });
         return await page.evaluate(() => (window as { __result?: unknown }).__result);
       } finally {
