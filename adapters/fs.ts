@@ -158,13 +158,7 @@ class FsAdapter implements PersistenceAdapter {
     this.#requireOpen();
     const temp = join(this.#dir, `.${basename(this.location)}.aos-tmp-${process.pid}-${Date.now()}`);
     try {
-      const fd = await openFd(temp, 'wx');
-      try {
-        await writeAll(fd, snapshot, 0);
-        await fsyncFd(fd);
-      } finally {
-        await closeFd(fd);
-      }
+      await writeNewFileSynced(temp, snapshot);
       await rename(temp, this.location);
       await syncDir(this.#dir);
     } catch (error) {
