@@ -50,6 +50,43 @@ export class Connection {
     });
   }
 
+  /**
+   * Prepares the first statement of `sql` as SQLite splits it, uncached, and says whether
+   * another statement follows. The caller frees the statement.
+   */
+  prepareFirst(sql: string): { statement: Statement | null; more: boolean } {
+    let statement: Statement | null = null;
+    try {
+      const statements = this.db.iterateStatements(sql);
+      const first = statements.next();
+      if (first.done) return { statement: null, more: false };
+      statement = first.value;
+      // The iterator frees a statement when it moves past it: look for a second one with
+      // another iterator over the rest, so the first stays usable.
+      const rest = this.db.iterateStatements(statements.getRemainingSQL()).next();
+      if (!rest.done) rest.value.free();
+      return { statement, more: !rest.done };
+    } catch (error) {
+      statement?.free();
+      throw sqlError(error, sql);
+    }
+  }
+
+  /** All rows of a statement prepared for this one call (not cached). */
+  rowsOnce(sql: string): Row[] {
+    let statement: Statement | undefined;
+    try {
+      statement = this.db.prepare(sql);
+      const rows: Row[] = [];
+      while (statement.step()) rows.push(statement.getAsObject());
+      return rows;
+    } catch (error) {
+      throw sqlError(error, sql);
+    } finally {
+      statement?.free();
+    }
+  }
+
   /** Runs SQL text with no parameters (DDL, pragmas, BEGIN/COMMIT); may hold several statements. */
   exec(sql: string): void {
     try {

@@ -1,5 +1,6 @@
 import { type Connection, type Row, sqlError } from './connection.js';
 import { StoreError } from './errors.js';
+import { checkSettings, classifyStatement, readSettings, type StatementKind } from './sql-guard.js';
 import type { BindParams, SqlValue } from './sql-js.js';
 import { describe } from './validate.js';
 
@@ -9,65 +10,85 @@ export type QueryValue = null | number | bigint | string | boolean | Uint8Array;
 /** Positional (array) or named (`{ ':name': value }`) parameters of `store.query`. */
 export type QueryParams = readonly QueryValue[] | Readonly<Record<string, QueryValue>>;
 
-/** How `store.query` must run a statement. */
-export type QueryKind = 'statement' | 'vacuum';
-
-const FORBIDDEN = /^(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ATTACH|DETACH)\b/i;
-// Pragmas that would switch off what durability and integrity rest on.
-const GUARDED_PRAGMA =
-  /^PRAGMA\s+(?:main\.)?(foreign_keys|recursive_triggers|journal_mode|user_version|schema_version|writable_schema|defer_foreign_keys|locking_mode|query_only)\s*[=(]/i;
-
-/** Strips leading comments and white space, to look at a statement's first keyword. */
-function head(sql: string): string {
-  return sql.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/, '');
+/** A `store.query` call checked before it reaches the database: its SQL text and bound values. */
+export interface QueryRequest {
+  readonly sql: string;
+  readonly params: BindParams;
 }
 
 /**
- * Classifies raw SQL, refusing what would break the store's transaction handling: explicit
- * transaction control (use `store.transaction`), ATTACH, and pragmas the journal relies on.
+ * Checks what can be checked without the database: SQL is a non-empty, well-formed string (a
+ * lone UTF-16 surrogate would be stored as bytes that read back differently), and every
+ * parameter can be bound exactly.
  */
-export function classifyQuery(sql: unknown): QueryKind {
-  if (typeof sql !== 'string' || head(sql).length === 0) {
+export function queryRequest(sql: unknown, params: QueryParams | undefined): QueryRequest {
+  if (typeof sql !== 'string' || sql.trim().length === 0) {
     throw new StoreError('INVALID_INPUT', `query must be a non-empty SQL string, got ${describe(sql)}`);
   }
-  const start = head(sql);
-  const keyword = FORBIDDEN.exec(start);
-  if (keyword) {
-    throw new StoreError('INVALID_INPUT', `query cannot run ${keyword[1]!.toUpperCase()}: use store.transaction() for atomic work`);
-  }
-  const pragma = GUARDED_PRAGMA.exec(start);
-  if (pragma) throw new StoreError('INVALID_INPUT', `query cannot set PRAGMA ${pragma[1]}: the store manages it`);
-  return /^VACUUM\b/i.test(start) ? 'vacuum' : 'statement';
+  if (!isWellFormed(sql)) throw new StoreError('INVALID_INPUT', 'query SQL holds a lone UTF-16 surrogate (a cut character)');
+  return { sql, params: bindable(params) };
 }
 
-/** Runs one statement with bound parameters; its rows as plain objects. */
-export function runQuery(conn: Connection, sql: string, params: QueryParams | undefined): Row[] {
-  const bound = bindable(params);
-  const statements = conn.db.iterateStatements(sql);
-  let first: ReturnType<typeof statements.next>;
+/**
+ * What kind of statement `sql` is, decided by SQLite inside a transaction that is rolled
+ * back: preparing a statement can already change settings, and outside a transaction some
+ * (temp_store) would drop the store's change capture. Throws INVALID_INPUT for SQL the store
+ * refuses.
+ */
+export function probeQuery(conn: Connection, request: QueryRequest): StatementKind {
+  conn.run('BEGIN');
   try {
-    first = statements.next();
-  } catch (error) {
-    throw sqlError(error, sql);
-  }
-  if (first.done) throw new StoreError('INVALID_INPUT', 'query holds no SQL statement');
-  const statement = first.value;
-  try {
-    if (
-      head(statements.getRemainingSQL().replace(/^[\s;]*/, ''))
-        .replace(/;/g, '')
-        .trim().length > 0
-    ) {
-      throw new StoreError('INVALID_INPUT', 'query must be a single statement; run several with store.transaction()');
-    }
-    statement.bind(bound);
-    const rows: Row[] = [];
-    while (statement.step()) rows.push(statement.getAsObject());
-    return rows;
-  } catch (error) {
-    throw sqlError(error, sql);
+    return guarded(conn, request.sql, (kind) => kind);
   } finally {
-    statement.free();
+    conn.exec('ROLLBACK');
+  }
+}
+
+/**
+ * Runs one statement with bound parameters inside the caller's transaction; its rows as plain
+ * objects. The statement must pass the guard (see sql-guard.ts); VACUUM is refused here, as it
+ * cannot run inside a transaction (`store.query` runs it on its own path).
+ */
+export function runQuery(conn: Connection, sql: string | QueryRequest, params?: QueryParams): Row[] {
+  const request = typeof sql === 'string' ? queryRequest(sql, params) : sql;
+  return guarded(conn, request.sql, (kind, statement) => {
+    if (kind === 'vacuum') throw new StoreError('INVALID_INPUT', 'VACUUM cannot run inside a transaction');
+    try {
+      statement.bind(request.params);
+      const rows: Row[] = [];
+      while (statement.step()) rows.push(statement.getAsObject());
+      return rows;
+    } catch (error) {
+      throw sqlError(error, request.sql);
+    }
+  });
+}
+
+/**
+ * Prepares the one statement of `sql`, has the guard judge it, runs `use`, and checks the
+ * settings the store relies on after preparing and after running (setting them back and
+ * refusing the query when one changed).
+ */
+function guarded<T>(
+  conn: Connection,
+  sql: string,
+  use: (kind: StatementKind, statement: NonNullable<ReturnType<Connection['prepareFirst']>['statement']>) => T,
+): T {
+  const before = readSettings(conn);
+  let statement: ReturnType<Connection['prepareFirst']>['statement'] = null;
+  try {
+    const first = conn.prepareFirst(sql);
+    statement = first.statement;
+    checkSettings(conn, before);
+    if (!statement) throw new StoreError('INVALID_INPUT', 'query holds no SQL statement');
+    if (first.more) throw new StoreError('INVALID_INPUT', 'query must be a single statement; run several with store.transaction()');
+    const kind = classifyStatement(conn, statement.getSQL(), statement.getNormalizedSQL());
+    checkSettings(conn, before);
+    const result = use(kind, statement);
+    checkSettings(conn, before);
+    return result;
+  } finally {
+    statement?.free();
   }
 }
 
@@ -75,13 +96,12 @@ function bindable(params: QueryParams | undefined): BindParams {
   if (params === undefined) return [];
   const convert = (value: unknown, name: string): SqlValue => {
     if (typeof value === 'boolean') return value ? 1 : 0;
-    if (
-      value === null ||
-      typeof value === 'number' ||
-      typeof value === 'string' ||
-      typeof value === 'bigint' ||
-      value instanceof Uint8Array
-    ) {
+    if (typeof value === 'string') {
+      if (!isWellFormed(value))
+        throw new StoreError('INVALID_INPUT', `query parameter ${name} holds a lone UTF-16 surrogate (a cut character)`);
+      return value;
+    }
+    if (value === null || typeof value === 'number' || typeof value === 'bigint' || value instanceof Uint8Array) {
       if (typeof value === 'number' && !Number.isFinite(value)) {
         throw new StoreError('INVALID_INPUT', `query parameter ${name} must be finite, got ${value}`);
       }
@@ -94,4 +114,11 @@ function bindable(params: QueryParams | undefined): BindParams {
     throw new StoreError('INVALID_INPUT', `query parameters must be an array or an object, got ${describe(params)}`);
   }
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, convert(v, `'${k}'`)]));
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** False when `text` holds a lone UTF-16 surrogate, which has no UTF-8 form. */
+function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
 }

@@ -15,6 +15,10 @@ export interface SqlJsStatement {
   getAsObject(params?: BindParams | null): Record<string, SqlValue>;
   reset(): void;
   free(): boolean;
+  /** The SQL text of this statement, as SQLite split it from the rest. */
+  getSQL(): string;
+  /** The statement as SQLite normalizes it: no comments, names unquoted, literals as `?`. */
+  getNormalizedSQL(): string;
 }
 
 /** Iterates the statements of an SQL string one at a time. */

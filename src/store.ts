@@ -2,6 +2,7 @@ import { AgentMemoryRepository } from './agent-memory.js';
 import { ChangeCapture, journaledTables } from './change-capture.js';
 import { Connection, type Row } from './connection.js';
 import { DecisionRepository } from './decisions.js';
+import { checkDeferredKeys, deferredKeyTables } from './deferred-keys.js';
 import { messageOf, StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { type CheckpointPolicy, Journal, type RecoveredState } from './journal.js';
@@ -9,7 +10,7 @@ import { checkMigrations, type Migration, migrate, refuseNewerSchema, schemaMigr
 import { MissionRepository } from './missions.js';
 import type { PersistenceAdapter } from './persistence-adapter.js';
 import { PlaybookRunRepository } from './playbook-runs.js';
-import { classifyQuery, type QueryParams, runQuery } from './raw-query.js';
+import { probeQuery, type QueryParams, queryRequest, runQuery } from './raw-query.js';
 import { replayRecords } from './replay.js';
 import { SerialQueue } from './serial-queue.js';
 import { loadSqlEngine } from './sql-engine.js';
@@ -79,6 +80,8 @@ export class SQLiteStore {
   #conn: Connection;
   #capture: ChangeCapture;
   #closed = false;
+  /** Tables whose deferred foreign keys must be checked before a record is appended. */
+  #deferredKeyTables: string[] = [];
   #checkpointQueued = false;
   #onPageHide: (() => void) | null = null;
 
@@ -118,7 +121,7 @@ export class SQLiteStore {
       const built = await buildConnection(recovered, migrations, adapter.location);
       conn = built.conn;
       const store = new SQLiteStore(options, journal, conn, migrations);
-      store.#capture.install();
+      store.#installCapture();
       for (const warning of recovered.warnings) store.#warn(warning);
       // Not on warnings: the adapter already cut a torn tail off, and a checkpoint here would
       // rewrite the snapshot of a store that was only read.
@@ -140,7 +143,9 @@ export class SQLiteStore {
    * await store.query('SELECT tool_name, COUNT(*) AS n FROM tool_calls WHERE success = ? GROUP BY tool_name', [0]);
    */
   async query(sql: string, params?: QueryParams): Promise<Row[]> {
-    if (classifyQuery(sql) === 'vacuum') {
+    const request = queryRequest(sql, params);
+    const kind = await this.#queue.run(() => probeQuery(this.#open(), request));
+    if (kind === 'vacuum') {
       return this.#queue.run(async () => {
         const conn = this.#open();
         conn.exec('VACUUM');
@@ -150,7 +155,7 @@ export class SQLiteStore {
         return [];
       });
     }
-    return this.#write((conn) => runQuery(conn, sql, params), true);
+    return this.#write((conn) => runQuery(conn, request), true);
   }
 
   /**
@@ -193,8 +198,8 @@ export class SQLiteStore {
         playbookRuns: new PlaybookRunRepository(exec),
         memory: new AgentMemoryRepository(exec),
         query: async (sql, params) => {
-          if (classifyQuery(sql) === 'vacuum') throw new StoreError('INVALID_INPUT', 'VACUUM cannot run inside a transaction');
-          return inside((c) => runQuery(c, sql, params));
+          const request = queryRequest(sql, params);
+          return inside((c) => runQuery(c, request));
         },
       };
       try {
@@ -245,6 +250,12 @@ export class SQLiteStore {
     globalThis.addEventListener('pagehide', this.#onPageHide);
   }
 
+  /** (Re)creates the change-capture triggers and notes the tables with deferred keys, after any schema change. */
+  #installCapture(): void {
+    this.#capture.install();
+    this.#deferredKeyTables = deferredKeyTables(this.#conn);
+  }
+
   #markClosed(): void {
     this.#closed = true;
     if (this.#onPageHide) globalThis.removeEventListener('pagehide', this.#onPageHide);
@@ -277,10 +288,12 @@ export class SQLiteStore {
           this.#capture.discard();
           conn.run('COMMIT');
           conn.clearStatements();
-          this.#capture.install();
+          this.#installCapture();
           await this.#checkpointOrReload();
           return result;
         }
+        // COMMIT would refuse a violated deferred key: refuse it while it can still roll back.
+        if (this.#deferredKeyTables.length > 0) checkDeferredKeys(conn, this.#deferredKeyTables);
         const changes = this.#capture.collect();
         if (changes) {
           await this.#journal.append(changes);
@@ -291,12 +304,13 @@ export class SQLiteStore {
         rollback(conn);
         this.#capture.discard();
         if (appended) {
-          // The record is durable but the commit failed (a deferred constraint): reload so
-          // memory again matches the durable state, and say so.
+          // Unreachable as far as the store knows (deferred keys are checked before the
+          // append), but if COMMIT ever failed after the record was durable, the write is
+          // durable: reload so memory holds it too, and resolve, since a rejection would claim
+          // nothing changed.
           await this.#reload();
-          throw new StoreError('CONSTRAINT', `commit failed after its record was made durable: ${messageOf(error)}`, {
-            cause: error,
-          });
+          this.#warn(`commit failed after its record was made durable; the write was kept: ${messageOf(error)}`);
+          return result!;
         }
         throw error;
       }
@@ -339,7 +353,7 @@ export class SQLiteStore {
       this.#conn.close();
       this.#conn = conn;
       this.#capture = new ChangeCapture(conn);
-      this.#capture.install();
+      this.#installCapture();
     } catch (error) {
       this.#markClosed();
       this.#conn.close();
