@@ -1,6 +1,6 @@
 import { type Connection, type Row, sqlError } from './connection.js';
 import { StoreError } from './errors.js';
-import { checkSettings, classifyStatement, readSettings, type StatementKind } from './sql-guard.js';
+import { checkSettings, classifyStatement, readSettings, rememberKind, type StatementKind } from './sql-guard.js';
 import type { BindParams, SqlValue } from './sql-js.js';
 import { describe } from './validate.js';
 
@@ -38,7 +38,9 @@ export function queryRequest(sql: unknown, params: QueryParams | undefined): Que
 export function probeQuery(conn: Connection, request: QueryRequest): StatementKind {
   conn.run('BEGIN');
   try {
-    return guarded(conn, request.sql, (kind) => kind);
+    const kind = guarded(conn, request.sql, (judged) => judged);
+    rememberKind(request.sql, kind);
+    return kind;
   } finally {
     conn.exec('ROLLBACK');
   }

@@ -103,6 +103,21 @@ const TEMP = 'create or change temporary tables, views or triggers: the temp sch
 const verdicts = new Map<string, StatementKind | StoreError>();
 const MAX_VERDICTS = 512;
 
+// What each whole query text turned out to be, so store.query can pick its path (VACUUM runs
+// outside a transaction) without a probe for texts it has seen.
+const kinds = new Map<string, StatementKind>();
+
+/** The kind of a query text the guard has judged before, if any. */
+export function knownKind(sql: string): StatementKind | undefined {
+  return kinds.get(sql);
+}
+
+/** Remembers the kind of a whole query text (one statement) once the guard judged it. */
+export function rememberKind(sql: string, kind: StatementKind): void {
+  if (kinds.size >= MAX_VERDICTS) kinds.delete(kinds.keys().next().value!);
+  kinds.set(sql, kind);
+}
+
 /**
  * Decides, from the program SQLite compiled for one statement, whether the store can run it,
  * and throws INVALID_INPUT naming the reason when not. SQLite's parser decides what the

@@ -14,6 +14,7 @@ import { probeQuery, type QueryParams, queryRequest, runQuery } from './raw-quer
 import { replayRecords } from './replay.js';
 import { SerialQueue } from './serial-queue.js';
 import { loadSqlEngine } from './sql-engine.js';
+import { knownKind } from './sql-guard.js';
 import { ToolCallRepository } from './tool-calls.js';
 
 /** What `openStore` takes. */
@@ -144,7 +145,7 @@ export class SQLiteStore {
    */
   async query(sql: string, params?: QueryParams): Promise<Row[]> {
     const request = queryRequest(sql, params);
-    const kind = await this.#queue.run(() => probeQuery(this.#open(), request));
+    const kind = knownKind(request.sql) ?? (await this.#queue.run(() => probeQuery(this.#open(), request)));
     if (kind === 'vacuum') {
       return this.#queue.run(async () => {
         const conn = this.#open();
