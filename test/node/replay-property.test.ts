@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import type { PersistenceAdapter } from '../../src/index.js';
 import { type MissionStatus, openStore, type SQLiteStore, StoreError } from '../../src/index.js';
+import { hostileStatement } from '../contract/sql-variants.js';
 
 /** What both stores are driven with: the repositories and raw SQL, on a store or in a transaction. */
 type Target = Pick<SQLiteStore, 'missions' | 'toolCalls' | 'decisions' | 'playbookRuns' | 'memory' | 'query'>;
@@ -23,7 +24,8 @@ type WriteOp =
   | { kind: 'rawReplaceToolCall'; id: number; toolName: string }
   | { kind: 'rawReplaceMemory'; key: string }
   | { kind: 'rawDeleteAllToolCalls' }
-  | { kind: 'rawUpdateReal'; value: number };
+  | { kind: 'rawUpdateReal'; value: number }
+  | { kind: 'rawHostile'; sql: string };
 type Op =
   | WriteOp
   | { kind: 'transaction'; ops: WriteOp[]; caught: WriteOp | null; throwAtEnd: boolean }
@@ -35,17 +37,31 @@ type Op =
 
 const TABLES = ['missions', 'tool_calls', 'decisions', 'playbook_runs', 'agent_memory'];
 
-const uuid = fc.constantFrom('m0', 'm1', 'm2', 'm3');
+/**
+ * Text as model output gives it: plain, cut in the middle of a character (lone surrogates),
+ * with NUL, astral and combining characters, any code unit at all, or long.
+ */
+const text = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ maxLength: 12 }) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('x\ud800', 'x\ud801', 'k\udc00', 'k\udc01', 'a\u0000b', '\u0000', '😀', 'e\u0301', '\ud83d', '\ude00x'),
+  },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
+  { weight: 1, arbitrary: fc.string({ minLength: 200, maxLength: 2000 }) },
+);
+// Two uuids that differ only in a lone surrogate: they must never be merged into one.
+const uuid = fc.constantFrom('m0', 'm1', 'm2', 'm3', 'x\ud800', 'x\ud801');
 const ref: fc.Arbitrary<Ref> = fc.oneof(uuid, fc.integer({ min: 1, max: 5 }));
 const json = fc.oneof(
   fc.constant(null),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.string({ maxLength: 8 }),
+  text,
   fc.array(fc.integer(), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 3 }), fc.boolean(), { maxKeys: 2 }),
 );
-const key = fc.constantFrom('plan', 'notes', 'k', 'ünï');
+const key = fc.constantFrom('plan', 'notes', 'k', 'ünï', 'k\udc00', 'k\udc01', 'a\u0000b');
 
 const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
   {
@@ -53,7 +69,7 @@ const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('createMission' as const),
       uuid,
-      phase: fc.constantFrom('PLANNING', 'CODING'),
+      phase: fc.oneof(fc.constantFrom('PLANNING', 'CODING'), text),
       metadata: json,
     }),
   },
@@ -73,7 +89,7 @@ const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
       {
         kind: fc.constant('toolCall' as const),
         ref,
-        toolName: fc.constantFrom('read_file', 'grep', 'write_file'),
+        toolName: fc.oneof(fc.constantFrom('read_file', 'grep', 'write_file'), text),
         args: json,
         result: json,
         success: fc.boolean(),
@@ -88,7 +104,7 @@ const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
       kind: fc.constant('decision' as const),
       ref,
       decisionType: fc.constantFrom('plan', 'retry'),
-      rationale: fc.string({ maxLength: 12 }),
+      rationale: text,
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('startRun' as const), ref, playbookName: fc.constantFrom('fix-bug', 'deploy') }) },
@@ -121,6 +137,8 @@ const writeOp: fc.Arbitrary<WriteOp> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rawReplaceMemory' as const), key }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'rawDeleteAllToolCalls' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rawUpdateReal' as const), value: fc.constantFrom(0, 1, -0, 2.5, 1e21) }) },
+  // Raw SQL the guard must refuse: in a transaction too, where it must not end or nest it.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rawHostile' as const), sql: hostileStatement }) },
 );
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -189,6 +207,8 @@ async function applyWrite(t: Target, o: WriteOp): Promise<unknown> {
       return t.query('DELETE FROM tool_calls');
     case 'rawUpdateReal':
       return t.query('UPDATE playbook_runs SET metrics = ?', [o.value]);
+    case 'rawHostile':
+      return t.query(o.sql);
   }
 }
 
