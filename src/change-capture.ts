@@ -194,16 +194,16 @@ function checkTextRoundTrips(
   }
 }
 
-/** The UTF-8 length of text as sql.js returns it (well-formed: TextDecoder never yields a lone surrogate). */
+const SCRATCH_CHARS = 21_845;
+const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+
+/**
+ * The UTF-8 length of text. encodeInto a reused buffer is native and several times faster than
+ * a charCodeAt loop on the ~1 KB texts of a typical row; a longer text gets its own buffer, so
+ * the kept one stays at 64 KiB.
+ */
 function utf8Length(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    // 2 bytes below U+0800; 3 above; a surrogate pair is 4 bytes for its 2 units.
-    n += c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
-  }
-  return n;
+  return text.length <= SCRATCH_CHARS ? utf8.encodeInto(text, scratch).written : utf8.encode(text).length;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
