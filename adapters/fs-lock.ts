@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { messageOf, StoreError } from '../src/errors.js';
 
@@ -39,11 +39,11 @@ export class FileLock {
         return;
       }
       if (mode === 'fail' || Date.now() >= deadline) {
-        throw new StoreError(
-          'LOCKED',
-          `${this.#path} is held by process ${holder.pid} on ${holder.host}; one writer at a time` +
-            (mode === 'wait' ? ` (waited ${timeoutMs} ms)` : ''),
-        );
+        const by =
+          holder === UNKNOWN
+            ? 'is held by an opener that has not yet written its pid (an unreadable lock file is taken over once 5 s old)'
+            : `is held by process ${holder.pid} on ${holder.host}`;
+        throw new StoreError('LOCKED', `${this.#path} ${by}; one writer at a time${mode === 'wait' ? ` (waited ${timeoutMs} ms)` : ''}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -63,25 +63,46 @@ export class FileLock {
   /** Null when acquired; otherwise the live holder. */
   #tryAcquire(): Owner | null {
     if (createExclusive(this.#path, JSON.stringify(me))) return null;
+    refuseNonFile(this.#path);
     const holder = readOwner(this.#path);
     if (holder && isAlive(holder)) return holder;
     // Stale (or unreadable and old): recover it under a second lock.
     const recovery = `${this.#path}.recover`;
     if (!createExclusive(recovery, JSON.stringify(me))) {
+      refuseNonFile(recovery);
       const recoverer = readOwner(recovery);
       if (!recoverer || !isAlive(recoverer)) unlinkQuietly(recovery);
-      return holder ?? { pid: 0, host: 'unknown', started: null };
+      return holder ?? UNKNOWN;
     }
     try {
       const again = readOwner(this.#path);
       if (again && isAlive(again)) return again;
-      if (!again && !isOld(this.#path)) return { pid: 0, host: 'unknown', started: null };
+      if (!again && !isOld(this.#path)) return UNKNOWN;
       unlinkQuietly(this.#path);
-      return createExclusive(this.#path, JSON.stringify(me)) ? null : (readOwner(this.#path) ?? { pid: 0, host: 'unknown', started: null });
+      return createExclusive(this.#path, JSON.stringify(me)) ? null : (readOwner(this.#path) ?? UNKNOWN);
     } finally {
       unlinkQuietly(recovery);
     }
   }
+}
+
+/** The holder of a lock file that exists but names no owner yet (being written, or garbage). */
+const UNKNOWN: Owner = { pid: 0, host: 'unknown', started: null };
+
+/**
+ * A directory (or socket, fifo...) where the lock file belongs can never be taken over: say so
+ * as IO rather than report a lock held forever. A symlink is left to the usual stale checks.
+ */
+function refuseNonFile(path: string): void {
+  let stat: ReturnType<typeof lstatSync>;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return; // Gone meanwhile: the next attempt creates it.
+  }
+  if (stat.isFile() || stat.isSymbolicLink()) return;
+  const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
+  throw new StoreError('IO', `the lock path ${path} is ${kind}; remove it or open the store at another path`);
 }
 
 function createExclusive(path: string, content: string): boolean {

@@ -2,11 +2,14 @@ import { textBytes } from './connection.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toJsonText } from './json-value.js';
 import { addSeconds, formatTimestamp } from './timestamp.js';
-import { type MissionRef, optionalNonNegative, requireMissionRef, requireText, resolveMission } from './validate.js';
+import { type MissionRef, optionalNonNegative, optionalObject, requireMissionRef, requireText, resolveMission } from './validate.js';
 
 /** Options of `memory.set`. */
 export interface SetMemoryOptions {
-  /** Seconds the value lives; forever when omitted. */
+  /**
+   * Seconds the value lives; forever when omitted. An expiry past the latest time the store
+   * can write (`MAX_TIMESTAMP`, 9999-12-31 23:59:59.999Z) is stored as that time: never, in effect.
+   */
   readonly ttlSeconds?: number;
 }
 
@@ -19,11 +22,11 @@ export class AgentMemoryRepository {
   }
 
   /** Sets `key` for the mission, replacing any value it had. */
-  async set(ref: MissionRef, key: string, value: unknown, options: SetMemoryOptions = {}): Promise<void> {
+  async set(ref: MissionRef, key: string, value: unknown, options?: SetMemoryOptions): Promise<void> {
     const mission = requireMissionRef(ref);
     const name = requireText('key', key);
     const text = toJsonText(`memory value '${name}'`, value);
-    const ttl = optionalNonNegative('ttlSeconds', options.ttlSeconds);
+    const ttl = optionalNonNegative('ttlSeconds', optionalObject('memory.set options', options).ttlSeconds);
     return this.#exec.write((conn) => {
       const missionId = resolveMission(conn, mission);
       const now = formatTimestamp(this.#exec.now());

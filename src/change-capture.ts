@@ -38,6 +38,8 @@ const exactRowid = (rowid: string) => `CASE WHEN abs(${rowid}) < 900719925474099
 export class ChangeCapture {
   readonly #conn: Connection;
   #columns = new Map<string, string[]>();
+  /** Per table, the SELECT of one row's image plus the UTF-8 byte count of its TEXT values. */
+  #selects = new Map<string, string>();
   /** Table to touched rowids (numbers, or text beyond 2^53). */
   #touched = new Map<string, Set<number | string>>();
 
@@ -62,6 +64,7 @@ export class ChangeCapture {
       conn.exec(`DROP TRIGGER temp.${quoteIdent(String(name))}`);
     }
     this.#columns = new Map();
+    this.#selects = new Map();
     for (const table of journaledTables(conn)) {
       const t = quoteIdent(table);
       const name = sqlString(table);
@@ -72,26 +75,35 @@ export class ChangeCapture {
           `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid')} ${touch('NEW.rowid')} END;` +
           `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid')} END;`,
       );
-      this.#columns.set(table, columnsOf(conn, table));
+      const columns = columnsOf(conn, table);
+      this.#columns.set(table, columns);
+      this.#selects.set(table, checkedRowSql(table, columns));
     }
   }
 
-  /** The net changes of the open transaction, and forgets them; null when nothing changed. */
+  /**
+   * The net changes of the open transaction, and forgets them; null when nothing changed.
+   * Throws INVALID_INPUT, so the caller rolls back, when a row holds TEXT that sql.js cannot
+   * read back as stored: the log would hold something else than the database.
+   */
   collect(): ChangeSet | null {
     if (this.#touched.size === 0) return null;
     const conn = this.#conn;
     const tables: TableChanges[] = [];
     for (const table of [...this.#touched.keys()].sort()) {
       const columns = this.#columns.get(table);
-      if (!columns) throw new StoreError('CORRUPT', `change capture has no columns for table '${table}'`);
-      const select = selectRowSql(table, columns);
+      const select = this.#selects.get(table);
+      if (!columns || !select) throw new StoreError('CORRUPT', `change capture has no columns for table '${table}'`);
       const deletes: bigint[] = [];
       const upserts: [bigint, CellValue[]][] = [];
       for (const touched of this.#touched.get(table)!) {
         const rowid = BigInt(touched);
         const row = conn.rawRows(select, [rowid])[0];
-        if (row) upserts.push([rowid, row]);
-        else deletes.push(rowid);
+        if (row) {
+          const storedBytes = Number(row.pop());
+          checkTextRoundTrips(conn, table, columns, rowid, row, storedBytes);
+          upserts.push([rowid, row]);
+        } else deletes.push(rowid);
       }
       tables.push({ table, columns, deletes, upserts });
     }
@@ -134,9 +146,70 @@ export function columnsOf(conn: Connection, table: string): string[] {
   return conn.all('SELECT name FROM pragma_table_info(?) ORDER BY cid', [table]).map((r) => String(r.name));
 }
 
-/** SELECT of one row's values by rowid, in `columns` order. */
-export function selectRowSql(table: string, columns: readonly string[]): string {
-  return `SELECT ${columns.map(quoteIdent).join(', ')} FROM main.${quoteIdent(table)} WHERE rowid = ?`;
+/** SELECT of one row's values by rowid, in `columns` order, then the UTF-8 byte count of its TEXT values. */
+function checkedRowSql(table: string, columns: readonly string[]): string {
+  const bytes = columns.map((c) => `iif(typeof(${quoteIdent(c)}) = 'text', octet_length(${quoteIdent(c)}), 0)`).join(' + ');
+  return `SELECT ${columns.map(quoteIdent).join(', ')}, ${bytes} FROM main.${quoteIdent(table)} WHERE rowid = ?`;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * sql.js decodes TEXT with a non-fatal TextDecoder: bytes that are not UTF-8 (raw SQL's
+ * char(55296), CAST(x'ff' AS TEXT)) come back as U+FFFD, and a leading byte order mark is
+ * dropped. Either way the row read here, which the log would carry, is not what SQLite holds.
+ * Cheap path: no U+FFFD and the same byte count means the decoding was exact; otherwise
+ * compare each text's bytes to find the culprit (a text may hold U+FFFD legitimately).
+ */
+function checkTextRoundTrips(
+  conn: Connection,
+  table: string,
+  columns: readonly string[],
+  rowid: bigint,
+  row: readonly CellValue[],
+  storedBytes: number,
+): void {
+  let bytes = 0;
+  let replaced = false;
+  for (const value of row) {
+    if (typeof value !== 'string') continue;
+    bytes += utf8Length(value);
+    if (!replaced && value.includes('\ufffd')) replaced = true;
+  }
+  if (bytes === storedBytes && !replaced) return;
+  for (let i = 0; i < columns.length; i++) {
+    const value = row[i];
+    if (typeof value !== 'string') continue;
+    const column = columns[i]!;
+    const stored = conn.rawRows(`SELECT CAST(${quoteIdent(column)} AS BLOB) FROM main.${quoteIdent(table)} WHERE rowid = ?`, [
+      rowid,
+    ])[0]?.[0];
+    if (!(stored instanceof Uint8Array) || !sameBytes(stored, utf8.encode(value))) {
+      throw new StoreError(
+        'INVALID_INPUT',
+        `${table}.${column} (rowid ${rowid}) would hold text that is not valid UTF-8 or starts with a byte order mark, ` +
+          'which SQLite cannot give back as stored; store it as a BLOB',
+      );
+    }
+  }
+}
+
+const SCRATCH_CHARS = 21_845;
+const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+
+/**
+ * The UTF-8 length of text. encodeInto a reused buffer is native and several times faster than
+ * a charCodeAt loop on the ~1 KB texts of a typical row; a longer text gets its own buffer, so
+ * the kept one stays at 64 KiB.
+ */
+function utf8Length(text: string): number {
+  return text.length <= SCRATCH_CHARS ? utf8.encodeInto(text, scratch).written : utf8.encode(text).length;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Quotes an SQL identifier. */

@@ -1,7 +1,7 @@
 import type { Row } from './connection.js';
 import type { Executor } from './executor.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
-import { type MissionRef, requireMissionRef, requireText, resolveMission } from './validate.js';
+import { type MissionRef, requireMissionRef, requireObject, requireString, requireText, resolveMission } from './validate.js';
 
 /** One decision as stored. */
 export interface Decision {
@@ -33,16 +33,17 @@ export class DecisionRepository {
 
   /** Records one decision. */
   async record(input: RecordDecisionInput): Promise<Decision> {
-    const mission = requireMissionRef(input?.mission);
+    requireObject('decisions.record input', input);
+    const mission = requireMissionRef(input.mission);
     const decisionType = requireText('decisionType', input.decisionType);
-    if (typeof input.rationale !== 'string') requireText('rationale', input.rationale);
+    const rationale = requireString('rationale', input.rationale);
     const agentName = requireText('agentName', input.agentName);
     const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
     return this.#exec.write((conn) => {
       const missionId = resolveMission(conn, mission);
       const row = conn.get(
         'INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (?, ?, ?, ?, ?) RETURNING *',
-        [missionId, decisionType, input.rationale, given ?? formatTimestamp(this.#exec.now()), agentName],
+        [missionId, decisionType, rationale, given ?? formatTimestamp(this.#exec.now()), agentName],
       );
       return toDecision(row!);
     });

@@ -10,6 +10,7 @@ export type { StoreErrorCode } from './errors.js';
 export { isStoreError, StoreError } from './errors.js';
 export type { CheckpointPolicy } from './journal.js';
 export type { JsonValue } from './json-value.js';
+export { MAX_JSON_DEPTH } from './json-value.js';
 export type { Migration } from './migrations.js';
 export { schemaMigrations } from './migrations.js';
 export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepository, MissionStatus } from './missions.js';
@@ -19,6 +20,7 @@ export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartP
 export type { QueryParams, QueryValue } from './raw-query.js';
 export type { OpenStoreOptions, StoreTransaction } from './store.js';
 export { openStore, SQLiteStore } from './store.js';
-export { formatTimestamp } from './timestamp.js';
+export { formatTimestamp, MAX_TIMESTAMP } from './timestamp.js';
 export type { RecordToolCallInput, ToolCall, ToolCallFilter, ToolCallRepository, ToolStats } from './tool-calls.js';
+export { TrackError } from './track-error.js';
 export type { MissionRef } from './validate.js';

@@ -4,13 +4,19 @@ import { StoreError } from './errors.js';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /**
+ * How deep arrays and objects may nest in a JSON column: SQLite's json_valid(), which guards
+ * every JSON column, refuses anything deeper.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/**
  * Serialises `value` for the JSON column `field`, refusing what JSON would silently change or
  * drop: undefined (at the top level or in an array), functions, symbols, BigInt, NaN and
- * Infinity, cycles, and class instances other than those with toJSON (such as Date).
- * Object properties that are undefined are omitted, as JSON does.
+ * Infinity, cycles, class instances other than those with toJSON (such as Date), and nesting
+ * deeper than MAX_JSON_DEPTH. Object properties that are undefined are omitted, as JSON does.
  */
 export function toJsonText(field: string, value: unknown): string {
-  check(field, value, [], new Set());
+  check(field, value, [], new Set(), true);
   return JSON.stringify(value);
 }
 
@@ -27,7 +33,8 @@ export function fromJsonText(text: unknown): JsonValue {
 /** Keys from the top value down to the one being checked; joined into a path only for errors. */
 type KeyPath = (string | number)[];
 
-function check(field: string, value: unknown, path: KeyPath, seen: Set<object>): void {
+/** Walks `value` as JSON.stringify would: toJSON is applied once per value, never to its result. */
+function check(field: string, value: unknown, path: KeyPath, seen: Set<object>, applyToJson: boolean): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -47,15 +54,23 @@ function check(field: string, value: unknown, path: KeyPath, seen: Set<object>):
   if (value === null) return;
   const object = value as object;
   if (seen.has(object)) throw invalid(field, path, 'it contains a cycle');
-  if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
-    check(field, (object as { toJSON(): unknown }).toJSON(), path, seen);
+  if (applyToJson && typeof (object as { toJSON?: unknown }).toJSON === 'function') {
+    check(field, (object as { toJSON(): unknown }).toJSON(), path, seen, false);
     return;
+  }
+  // The path holds one key per container above this one; stopping here bounds the recursion
+  // long before the stack could overflow.
+  if (path.length >= MAX_JSON_DEPTH) {
+    throw new StoreError(
+      'INVALID_INPUT',
+      `${field} must be JSON nested at most ${MAX_JSON_DEPTH} levels deep (SQLite's limit), and is deeper`,
+    );
   }
   seen.add(object);
   if (Array.isArray(object)) {
     for (let index = 0; index < object.length; index++) {
       path.push(index);
-      check(field, object[index], path, seen);
+      check(field, object[index], path, seen, true);
       path.pop();
     }
   } else {
@@ -67,7 +82,7 @@ function check(field: string, value: unknown, path: KeyPath, seen: Set<object>):
       const item = (object as Record<string, unknown>)[key];
       if (item === undefined) continue;
       path.push(key);
-      check(field, item, path, seen);
+      check(field, item, path, seen, true);
       path.pop();
     }
   }

@@ -3,7 +3,7 @@ import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toNullableJsonText } from './json-value.js';
 import { formatTimestamp } from './timestamp.js';
-import { describe, type MissionRef, requireMissionRef, requireText, resolveMission } from './validate.js';
+import { describe, type MissionRef, optionalObject, requireMissionRef, requireObject, requireText, resolveMission } from './validate.js';
 
 /** Where a mission is in its lifecycle. */
 export type MissionStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
@@ -58,7 +58,8 @@ export class MissionRepository {
 
   /** Creates a mission in status 'pending'. CONFLICT if the uuid is taken. */
   async create(input: CreateMissionInput): Promise<Mission> {
-    const phase = requireText('phase', input?.phase);
+    requireObject('missions.create input', input);
+    const phase = requireText('phase', input.phase);
     const uuid = input.uuid === undefined ? randomUuid() : requireText('uuid', input.uuid);
     const metadata = toNullableJsonText('metadata', input.metadata);
     return this.#exec.write((conn) => {
@@ -87,7 +88,8 @@ export class MissionRepository {
   }
 
   /** Missions, oldest first, optionally filtered by status or phase. */
-  async list(options: ListMissionsOptions = {}): Promise<Mission[]> {
+  async list(filter?: ListMissionsOptions): Promise<Mission[]> {
+    const options = optionalObject('missions.list options', filter);
     if (options.status !== undefined) requireStatus(options.status);
     if (options.phase !== undefined) requireText('phase', options.phase);
     const limit = pageSize('limit', options.limit, -1);

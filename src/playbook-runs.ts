@@ -3,7 +3,16 @@ import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toNullableJsonText } from './json-value.js';
 import { formatTimestamp } from './timestamp.js';
-import { describe, type MissionRef, requireBoolean, requireMissionRef, requireText, resolveMission } from './validate.js';
+import {
+  describe,
+  type MissionRef,
+  optionalString,
+  requireBoolean,
+  requireMissionRef,
+  requireObject,
+  requireText,
+  resolveMission,
+} from './validate.js';
 
 /** One playbook run as stored; `completedAt` and `success` are null while it runs. */
 export interface PlaybookRun {
@@ -43,7 +52,8 @@ export class PlaybookRunRepository {
 
   /** Records that a playbook started. */
   async start(input: StartPlaybookRunInput): Promise<PlaybookRun> {
-    const mission = requireMissionRef(input?.mission);
+    requireObject('playbookRuns.start input', input);
+    const mission = requireMissionRef(input.mission);
     const playbookName = requireText('playbookName', input.playbookName);
     const phase = requireText('phase', input.phase);
     return this.#exec.write((conn) => {
@@ -63,8 +73,9 @@ export class PlaybookRunRepository {
     if (typeof runId !== 'number' || !Number.isSafeInteger(runId) || runId <= 0) {
       throw new StoreError('INVALID_INPUT', `runId must be a positive integer, got ${describe(runId)}`);
     }
-    const success = requireBoolean('success', input?.success);
-    const errorMessage = input.errorMessage === undefined ? null : String(input.errorMessage);
+    requireObject('playbookRuns.finish input', input);
+    const success = requireBoolean('success', input.success);
+    const errorMessage = optionalString('errorMessage', input.errorMessage);
     const metrics = toNullableJsonText('metrics', input.metrics);
     return this.#exec.write((conn) => {
       const row = conn.get('SELECT completed_at FROM playbook_runs WHERE id = ?', [runId]);

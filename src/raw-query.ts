@@ -2,7 +2,7 @@ import { type Connection, type Row, sqlError } from './connection.js';
 import { StoreError } from './errors.js';
 import { checkSettings, classifyStatement, readSettings, rememberKind, type StatementKind } from './sql-guard.js';
 import type { BindParams, SqlValue } from './sql-js.js';
-import { describe } from './validate.js';
+import { describe, isWellFormed, requireString } from './validate.js';
 
 /** Values `store.query` binds: booleans become 1 and 0. */
 export type QueryValue = null | number | bigint | string | boolean | Uint8Array;
@@ -98,11 +98,7 @@ function bindable(params: QueryParams | undefined): BindParams {
   if (params === undefined) return [];
   const convert = (value: unknown, name: string): SqlValue => {
     if (typeof value === 'boolean') return value ? 1 : 0;
-    if (typeof value === 'string') {
-      if (!isWellFormed(value))
-        throw new StoreError('INVALID_INPUT', `query parameter ${name} holds a lone UTF-16 surrogate (a cut character)`);
-      return value;
-    }
+    if (typeof value === 'string') return requireString(`query parameter ${name}`, value);
     if (value === null || typeof value === 'number' || typeof value === 'bigint' || value instanceof Uint8Array) {
       if (typeof value === 'number' && !Number.isFinite(value)) {
         throw new StoreError('INVALID_INPUT', `query parameter ${name} must be finite, got ${value}`);
@@ -116,11 +112,4 @@ function bindable(params: QueryParams | undefined): BindParams {
     throw new StoreError('INVALID_INPUT', `query parameters must be an array or an object, got ${describe(params)}`);
   }
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, convert(v, `'${k}'`)]));
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** False when `text` holds a lone UTF-16 surrogate, which has no UTF-8 form. */
-function isWellFormed(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
 }

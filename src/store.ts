@@ -15,6 +15,7 @@ import { replayRecords } from './replay.js';
 import { SerialQueue } from './serial-queue.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
+import { readClock } from './timestamp.js';
 import { ToolCallRepository } from './tool-calls.js';
 
 /** What `openStore` takes. */
@@ -98,7 +99,7 @@ export class SQLiteStore {
       read: (fn) => this.#queue.run(() => fn(this.#open())),
       // Repositories never change the schema, so their writes skip that check.
       write: (fn) => this.#write(fn, false),
-      now: () => this.#clock(),
+      now: () => readClock(this.#clock),
     };
     this.missions = new MissionRepository(exec);
     this.toolCalls = new ToolCallRepository(exec);
@@ -190,7 +191,7 @@ export class SQLiteStore {
       const exec: Executor = {
         read: async (work) => inside(work),
         write: async (work) => inside(work),
-        now: () => this.#clock(),
+        now: () => readClock(this.#clock),
       };
       const tx: StoreTransaction = {
         missions: new MissionRepository(exec),

@@ -1,13 +1,20 @@
 import { type Connection, type Row, textBytes } from './connection.js';
+import { isStoreError, StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toJsonText, toNullableJsonText } from './json-value.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
+import { TrackError } from './track-error.js';
 import {
+  describe,
+  exactText,
   type MissionRef,
   optionalNonNegative,
+  optionalObject,
+  optionalString,
   optionalText,
   requireBoolean,
   requireMissionRef,
+  requireObject,
   requireText,
   resolveMission,
 } from './validate.js';
@@ -68,13 +75,14 @@ export class ToolCallRepository {
 
   /** Records one tool call. */
   async record(input: RecordToolCallInput): Promise<ToolCall> {
-    const mission = requireMissionRef(input?.mission);
+    requireObject('toolCalls.record input', input);
+    const mission = requireMissionRef(input.mission);
     const toolName = requireText('toolName', input.toolName);
     const args = toJsonText('args', input.args);
     const result = toNullableJsonText('result', input.result);
     const durationMs = optionalNonNegative('durationMs', input.durationMs);
     const success = requireBoolean('success', input.success);
-    const errorMessage = input.errorMessage === undefined ? null : String(input.errorMessage);
+    const errorMessage = optionalString('errorMessage', input.errorMessage);
     const agentName = optionalText('agentName', input.agentName);
     const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
     return this.#exec.write((conn) => {
@@ -105,6 +113,10 @@ export class ToolCallRepository {
   /**
    * Runs `fn`, timing it, and records the call: its result on success, its error message on
    * failure. Returns what `fn` returns or rethrows what it throws, once the record is durable.
+   * An unknown mission gives NOT_FOUND before `fn` runs. When `fn` ran but its call could not
+   * be recorded (the mission was deleted meanwhile, the store closed), it throws a `TrackError`
+   * with the recording failure's code: if `fn` returned, `toolSucceeded` is true and `result`
+   * holds what it returned; if `fn` threw, `toolError` and `cause` hold what it threw.
    *
    * @example
    * const text = await store.toolCalls.track(mission, 'read_file', { path }, () => readFile(path, 'utf8'));
@@ -113,12 +125,16 @@ export class ToolCallRepository {
     requireMissionRef(mission);
     requireText('toolName', toolName);
     toJsonText('args', args);
+    if (typeof fn !== 'function') throw new StoreError('INVALID_INPUT', `fn must be a function, got ${describe(fn)}`);
+    // A cheap read first, so a call that cannot be recorded fails before the tool's side effect.
+    await this.#exec.read((conn) => resolveMission(conn, mission));
     const timestamp = this.#exec.now();
     const started = performance.now();
     let value: T;
     try {
       value = await fn();
     } catch (error) {
+      const message = exactText(error instanceof Error ? error.message : String(error));
       await this.record({
         mission,
         toolName,
@@ -126,7 +142,9 @@ export class ToolCallRepository {
         timestamp,
         durationMs: performance.now() - started,
         success: false,
-        errorMessage: error instanceof Error ? error.message : String(error),
+        errorMessage: message,
+      }).catch((recording: unknown) => {
+        throw new TrackError(toolName, { succeeded: false, error }, asStoreError(recording));
       });
       throw error;
     }
@@ -138,13 +156,17 @@ export class ToolCallRepository {
       // A result that is not JSON (a stream, a Buffer) is still returned, just not stored.
       result = undefined;
     }
-    await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true });
+    try {
+      await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true });
+    } catch (recording) {
+      throw new TrackError(toolName, { succeeded: true, result: value }, asStoreError(recording));
+    }
     return value;
   }
 
   /** Tool calls, oldest first. */
-  async list(filter: ToolCallFilter = {}): Promise<ToolCall[]> {
-    const bind = filterParams(filter);
+  async list(filter?: ToolCallFilter): Promise<ToolCall[]> {
+    const bind = filterParams(optionalObject('toolCalls.list filter', filter));
     return this.#exec.read((conn) =>
       conn
         .all(
@@ -156,8 +178,8 @@ export class ToolCallRepository {
   }
 
   /** Per tool: calls, failures, and p50/p95 duration in ms, by tool name. */
-  async stats(filter: ToolCallFilter = {}): Promise<ToolStats[]> {
-    const bind = filterParams(filter);
+  async stats(filter?: ToolCallFilter): Promise<ToolStats[]> {
+    const bind = filterParams(optionalObject('toolCalls.stats filter', filter));
     return this.#exec.read((conn) => {
       // Nearest-rank percentiles: the value at rank ceil(p * n) among calls with a duration.
       return conn
@@ -193,6 +215,10 @@ function filterParams(filter: ToolCallFilter): (conn: Connection) => [number | n
   const mission = filter.mission === undefined ? null : requireMissionRef(filter.mission);
   const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
   return (conn) => [mission === null ? null : resolveMission(conn, mission), since];
+}
+
+function asStoreError(error: unknown): StoreError {
+  return isStoreError(error) ? error : new StoreError('IO', `recording the call failed: ${String(error)}`, { cause: error });
 }
 
 function toToolCall(row: Row): ToolCall {

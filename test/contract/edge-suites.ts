@@ -1,5 +1,6 @@
 import type { HarnessFactory } from './harness.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
+import { textAndInputSuite } from './text-and-input-suite.js';
 
 /**
  * The edge cases of "nothing acknowledged is ever lost": hostile text, raw SQL, foreign logs,
@@ -8,4 +9,5 @@ import { rawSqlSuite } from './raw-sql-suite.js';
  */
 export function edgeSuites(name: string, factory: HarnessFactory): void {
   rawSqlSuite(name, factory);
+  textAndInputSuite(name, factory);
 }
