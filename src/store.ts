@@ -121,8 +121,9 @@ export class SQLiteStore {
       store.#capture.install();
       for (const warning of recovered.warnings) store.#warn(warning);
       // Not on warnings: the adapter already cut a torn tail off, and a checkpoint here would
-      // rewrite the snapshot of a store that was only read.
-      if (built.migrated) await store.#checkpointNow();
+      // rewrite the snapshot of a store that was only read. But a store that just got its
+      // identity, or whose log held another store's records, is rewritten at once.
+      if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow();
       store.#watchPageHide();
       return store;
     } catch (error) {
