@@ -1,5 +1,6 @@
 import { AgentMemoryRepository } from './agent-memory.js';
 import { ChangeCapture, journaledTables } from './change-capture.js';
+import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { Connection, type Row } from './connection.js';
 import { DecisionRepository } from './decisions.js';
 import { messageOf, StoreError } from './errors.js';
@@ -76,10 +77,10 @@ export class SQLiteStore {
   readonly #clock: () => Date;
   readonly #warn: (message: string) => void;
   readonly #queue = new SerialQueue();
+  readonly #scheduler: CheckpointScheduler;
   #conn: Connection;
   #capture: ChangeCapture;
   #closed = false;
-  #checkpointQueued = false;
   #onPageHide: (() => void) | null = null;
 
   private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[]) {
@@ -90,6 +91,14 @@ export class SQLiteStore {
     this.#warn = options.onWarning ?? ((message) => console.warn(`agent-ops-store: ${message}`));
     this.#conn = conn;
     this.#capture = new ChangeCapture(conn);
+    this.#scheduler = new CheckpointScheduler({
+      log: journal,
+      enqueue: (task) => this.#queue.run(task),
+      checkpoint: async () => {
+        if (!this.#closed) await this.#checkpointOrReload();
+      },
+      warn: this.#warn,
+    });
     const exec: Executor = {
       read: (fn) => this.#queue.run(() => fn(this.#open())),
       // Repositories never change the schema, so their writes skip that check.
@@ -301,21 +310,14 @@ export class SQLiteStore {
         }
         throw error;
       }
-      if (this.#journal.wantsCheckpoint && !this.#checkpointQueued) {
-        this.#checkpointQueued = true;
-        this.#queue
-          .run(async () => {
-            this.#checkpointQueued = false;
-            if (!this.#closed && this.#journal.wantsCheckpoint) await this.#checkpointOrReload();
-          })
-          .catch((error: unknown) => this.#warn(`background checkpoint failed, the log keeps growing: ${messageOf(error)}`));
-      }
+      this.#scheduler.afterWrite();
       return result;
     });
   }
 
   async #checkpointNow(): Promise<void> {
     await this.#journal.checkpoint(this.#conn.db.export());
+    this.#scheduler.checkpointed();
   }
 
   /**
