@@ -1,4 +1,5 @@
 import type { HarnessFactory } from './harness.js';
+import { identitySuite } from './identity-suite.js';
 
 /**
  * The edge cases of "nothing acknowledged is ever lost": hostile text, raw SQL, foreign logs,
@@ -8,4 +9,5 @@ import type { HarnessFactory } from './harness.js';
 export function edgeSuites(name: string, factory: HarnessFactory): void {
   void name;
   void factory;
+  identitySuite(name, factory);
 }

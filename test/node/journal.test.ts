@@ -166,8 +166,10 @@ describe('Journal', () => {
       const journal = new Journal(memoryAdapter(volume));
       await journal.recover();
       await journal.append(change);
+      await journal.append(change);
     }
-    a.records.push(...b.records);
+    // A's record 1, then B's record 2: numbered as if they followed each other.
+    a.records = [a.records[0]!, b.records[1]!];
     a.breakLock();
     await expect(new Journal(memoryAdapter(a)).recover()).rejects.toMatchObject({ code: 'CORRUPT', message: /another store/ });
   });
