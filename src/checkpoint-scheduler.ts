@@ -11,7 +11,7 @@ export interface CheckpointSchedulerOptions {
   readonly log: { readonly logBytes: number; readonly checkpointLimit: number };
   /** Runs `task` after the store's pending work, never alongside it. */
   readonly enqueue: (task: () => Promise<void>) => Promise<void>;
-  /** Checkpoints now (and does nothing once the store is closed). */
+  /** Checkpoints now (and does nothing once the store is closed); a success is reported through `checkpointed()`. */
   readonly checkpoint: () => Promise<void>;
   /** Where the start and the end of a failure streak are reported. */
   readonly warn: (message: string) => void;
