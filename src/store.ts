@@ -26,7 +26,7 @@ export interface OpenStoreOptions {
   readonly migrations?: readonly Migration[];
   /** When the store checkpoints on its own. */
   readonly checkpoint?: CheckpointPolicy;
-  /** Told about damage repaired on open (a torn log tail) and failed background checkpoints. */
+  /** Told about damage repaired on open (a torn log tail, another store's log set aside) and failed background checkpoints. */
   readonly onWarning?: (message: string) => void;
 }
 
