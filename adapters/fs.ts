@@ -30,9 +30,11 @@ export interface FsAdapterOptions {
   /** How long 'wait' waits before LOCKED. Default 10 s. */
   readonly lockTimeoutMs?: number;
   /**
-   * A log damaged before its last record (acknowledged data hurt): 'error' refuses to open
-   * with CORRUPT (default); 'truncate' keeps the records before the damage, moves the damaged
-   * log aside as `<path>.aos-log.corrupt-<time>`, and warns.
+   * A log damaged before its last record (acknowledged data hurt), or holding records of another
+   * store: 'error' refuses to open with CORRUPT (default). 'truncate' keeps the records before the
+   * damage and saves the whole damaged log as `<path>.aos-log.corrupt-<time>`; a log with another
+   * store's records is saved as `<path>.aos-log.foreign-<time>` and none of those records is
+   * applied. Either way it warns.
    */
   readonly onCorruptLog?: 'error' | 'truncate';
   /**
@@ -172,6 +174,27 @@ class FsAdapter implements PersistenceAdapter {
     } catch (error) {
       throw ioError(`cannot reset the log ${this.#logPath}`, error);
     }
+  }
+
+  async setAsideLog(reason: string): Promise<string> {
+    this.#requireOpen();
+    if (this.#options.onCorruptLog !== 'truncate') {
+      throw new StoreError(
+        'CORRUPT',
+        `${this.#logPath} belongs to another store: ${reason}; none of it was applied. Move it aside, or open with ` +
+          "fsAdapter(path, { onCorruptLog: 'truncate' }) to save it under another name and keep this store's own records",
+      );
+    }
+    const aside = `${this.#logPath}.foreign-${Date.now()}`;
+    try {
+      const log = await readFile(this.#logPath);
+      // Synced before the store checkpoints and empties the log, so the records are never lost.
+      await writeNewFileSynced(aside, log);
+      await syncDir(this.#dir);
+    } catch (error) {
+      throw ioError(`cannot save ${this.#logPath} as ${aside}`, error);
+    }
+    return `${this.#logPath} belongs to another store: ${reason}; none of it was applied, and the whole log is saved as ${aside}`;
   }
 
   async close(): Promise<void> {

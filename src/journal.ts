@@ -2,7 +2,8 @@ import type { ChangeSet } from './change-capture.js';
 import { messageOf, StoreError } from './errors.js';
 import type { PersistenceAdapter } from './persistence-adapter.js';
 import { type CommitRecord, decodeRecord, encodeRecord } from './record-codec.js';
-import { checkSnapshot, readGeneration, writeGeneration } from './snapshot-header.js';
+import { checkSnapshot, readGeneration, readIdentity, writeGeneration, writeIdentity } from './snapshot-header.js';
+import { mintIdentity, type StoreIdentity } from './store-identity.js';
 
 /** When the store checkpoints on its own: once the log outgrows a share of the snapshot. */
 export interface CheckpointPolicy {
@@ -19,11 +20,18 @@ export interface RecoveredState {
   readonly snapshot: Uint8Array | null;
   readonly records: readonly CommitRecord[];
   readonly warnings: readonly string[];
+  /**
+   * True when the store must checkpoint as soon as it is open: it was written before store
+   * identities existed and has just been given one, or another store's records were set aside
+   * and must leave the log.
+   */
+  readonly mustCheckpoint: boolean;
 }
 
 /**
  * Numbers commit records, appends them through the adapter, decides when to checkpoint, and
- * on open keeps exactly the records that extend the loaded snapshot.
+ * on open keeps exactly the records that extend the loaded snapshot. Every snapshot and record
+ * carries the store's identity; on open, records of another store are never applied.
  */
 export class Journal {
   readonly #adapter: PersistenceAdapter;
@@ -31,6 +39,7 @@ export class Journal {
   readonly #minLogBytes: number;
   readonly #maxLogBytes: number;
   #generation = 0;
+  #identity: StoreIdentity = mintIdentity();
   #nextSeq = 1;
   #logBytes = 0;
   #snapshotBytes = 0;
@@ -42,7 +51,11 @@ export class Journal {
     this.#maxLogBytes = policy.maxLogBytes ?? 64 << 20;
   }
 
-  /** Loads the adapter's state and decodes the records that belong to its snapshot. */
+  /**
+   * Loads the adapter's state and decodes the records that belong to its snapshot. A record of
+   * another store is never returned: the adapter sets the log aside (a warning) or the open
+   * fails with CORRUPT.
+   */
   async recover(): Promise<RecoveredState> {
     const loaded = await this.#adapter.load();
     const where = this.#adapter.location;
@@ -50,18 +63,26 @@ export class Journal {
     this.#generation = readGeneration(loaded.snapshot);
     this.#snapshotBytes = loaded.snapshot?.length ?? 0;
     this.#logBytes = 0;
-    const warnings = [...loaded.warnings];
-    const records: CommitRecord[] = [];
-    let stale = 0;
-    let lastSeq = 0;
-    for (const [index, bytes] of loaded.records.entries()) {
-      let record: CommitRecord;
+    const decoded = loaded.records.map((bytes, index) => {
       try {
-        record = decodeRecord(bytes);
+        return decodeRecord(bytes);
       } catch (error) {
         throw new StoreError('CORRUPT', `log record ${index + 1} at ${where} is damaged: ${messageOf(error)}`, { cause: error });
       }
-      this.#logBytes += bytes.length;
+    });
+    // Without a snapshot (a store never checkpointed) the first record speaks for the store.
+    const owner = loaded.snapshot ? readIdentity(loaded.snapshot) : (decoded[0]?.identity ?? null);
+    const warnings = [...loaded.warnings];
+    const records: CommitRecord[] = [];
+    const foreign: CommitRecord[] = [];
+    let stale = 0;
+    let lastSeq = 0;
+    for (const [index, record] of decoded.entries()) {
+      if (this.#isForeign(record, owner)) {
+        foreign.push(record);
+        continue;
+      }
+      this.#logBytes += loaded.records[index]!.length;
       lastSeq = Math.max(lastSeq, record.seq);
       if (record.generation !== this.#generation) {
         stale++;
@@ -73,6 +94,7 @@ export class Journal {
       }
       records.push(record);
     }
+    if (foreign.length > 0) warnings.push(await this.#setAside(foreign, loaded.records.length, owner));
     if (stale > 0) {
       warnings.push(
         `${stale} log record(s) at ${where} predate its snapshot (an interrupted checkpoint, or the database ` +
@@ -80,12 +102,37 @@ export class Journal {
       );
     }
     this.#nextSeq = lastSeq + 1;
-    return { snapshot: loaded.snapshot, records, warnings };
+    // A store written before identities existed gets one now; the checkpoint the store makes
+    // at once stamps it into the snapshot, so from then on snapshot and records agree.
+    const legacy = owner === null && (loaded.snapshot !== null || records.length > 0);
+    this.#identity = owner ?? mintIdentity();
+    return { snapshot: loaded.snapshot, records, warnings, mustCheckpoint: legacy || foreign.length > 0 };
+  }
+
+  /**
+   * A record is another store's when its identity differs from the owner's. When one side has
+   * no identity (written before identities existed), only a record at the snapshot's own
+   * generation can be told apart: one at another generation is stale, as it always was (the
+   * log an interrupted upgrade checkpoint left behind looks exactly like that).
+   */
+  #isForeign(record: CommitRecord, owner: StoreIdentity | null): boolean {
+    if (record.identity === owner) return false;
+    return (record.identity !== null && owner !== null) || record.generation === this.#generation;
+  }
+
+  /** Lets the adapter set a log holding another store's records aside; refuses with CORRUPT when it cannot. */
+  async #setAside(foreign: readonly CommitRecord[], total: number, owner: StoreIdentity | null): Promise<string> {
+    const theirs = [...new Set(foreign.map((r) => r.identity ?? 'none'))].join(', ');
+    const reason = `${foreign.length} of its ${total} record(s) belong to another store (identity ${theirs}; this store's is ${owner ?? 'none'})`;
+    if (!this.#adapter.setAsideLog) {
+      throw new StoreError('CORRUPT', `the log at ${this.#adapter.location} belongs to another store: ${reason}; none of it was applied`);
+    }
+    return this.#adapter.setAsideLog(reason);
   }
 
   /** Appends one transaction's changes durably. */
   async append(changes: ChangeSet): Promise<void> {
-    const bytes = encodeRecord({ generation: this.#generation, seq: this.#nextSeq, changes });
+    const bytes = encodeRecord({ identity: this.#identity, generation: this.#generation, seq: this.#nextSeq, changes });
     try {
       await this.#adapter.append(bytes);
     } catch (error) {
@@ -95,10 +142,11 @@ export class Journal {
     this.#logBytes += bytes.length;
   }
 
-  /** Stamps the next generation into `snapshot` and makes it the durable state. */
+  /** Stamps the store identity and the next generation into `snapshot` and makes it the durable state. */
   async checkpoint(snapshot: Uint8Array): Promise<void> {
     const generation = (this.#generation + 1) >>> 0 || 1;
     writeGeneration(snapshot, generation);
+    writeIdentity(snapshot, this.#identity);
     try {
       await this.#adapter.checkpoint(snapshot);
     } catch (error) {
@@ -114,10 +162,24 @@ export class Journal {
     return this.#logBytes > 0;
   }
 
+  /** The bytes of this store's records in the log. */
+  get logBytes(): number {
+    return this.#logBytes;
+  }
+
+  /** The log size past which the policy wants a checkpoint. */
+  get checkpointLimit(): number {
+    return Math.min(this.#maxLogBytes, Math.max(this.#minLogBytes, this.#snapshotBytes * this.#logRatio));
+  }
+
   /** True when the policy says the log has grown enough to checkpoint. */
   get wantsCheckpoint(): boolean {
-    const limit = Math.min(this.#maxLogBytes, Math.max(this.#minLogBytes, this.#snapshotBytes * this.#logRatio));
-    return this.#logBytes > limit;
+    return this.#logBytes > this.checkpointLimit;
+  }
+
+  /** The identity stamped into this store's snapshots and records. */
+  get identity(): StoreIdentity {
+    return this.#identity;
   }
 }
 

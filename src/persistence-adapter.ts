@@ -26,6 +26,15 @@ export interface PersistenceAdapter {
   append(record: Uint8Array): Promise<void>;
   /** Atomically replaces the snapshot and drops every record appended before this call. */
   checkpoint(snapshot: Uint8Array): Promise<void>;
+  /**
+   * Optional. Called on open when the log holds records of another store (a log copied in from
+   * elsewhere); `reason` says which and how many. The adapter decides the policy: keep a durable
+   * copy of the whole log under a clearly named location, leave the log itself as it is, and
+   * resolve with a warning that says where the copy is (the store then applies none of those
+   * records and checkpoints at once, which drops them from the log); or reject with StoreError
+   * CORRUPT, naming the log, to refuse. Without this method the store refuses with CORRUPT.
+   */
+  setAsideLog?(reason: string): Promise<string>;
   /** Releases the lock and any handles. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -1,9 +1,12 @@
 import type { ChangeSet, TableChanges } from './change-capture.js';
 import type { CellValue } from './connection.js';
 import { StoreError } from './errors.js';
+import { IDENTITY_BYTES, identityFromBytes, identityToBytes, type StoreIdentity } from './store-identity.js';
 
 /** One decoded commit record: its number in the log, and what it changed. */
 export interface CommitRecord {
+  /** The identity of the store that wrote it; null in a format-1 record, written before identities existed. */
+  readonly identity: StoreIdentity | null;
   /** The checkpoint generation of the snapshot this record extends. */
   readonly generation: number;
   readonly seq: number;
@@ -11,7 +14,9 @@ export interface CommitRecord {
 }
 
 const MAGIC = 0x41_4f_53_52; // 'AOSR'
-const VERSION = 1;
+/** Format 2 adds the store identity after the version; format 1 (no identity) is still read. */
+const VERSION = 2;
+const VERSION_WITHOUT_IDENTITY = 1;
 enum Tag {
   Null = 0,
   Integer = 1,
@@ -24,14 +29,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Encodes a commit record: 'AOSR', format version, snapshot generation, sequence number, then per table its
- * columns, deleted rowids and row images, then the AUTOINCREMENT counters. Values keep their
+ * Encodes a commit record: 'AOSR', format version, store identity, snapshot generation, sequence
+ * number, then per table its columns, deleted rowids and row images, then the AUTOINCREMENT counters. Values keep their
  * SQLite type (INTEGER as 64-bit, REAL as float64, TEXT, BLOB, NULL), so replay is exact.
  */
-export function encodeRecord(record: CommitRecord): Uint8Array {
+export function encodeRecord(record: CommitRecord & { readonly identity: StoreIdentity }): Uint8Array {
   const w = new Writer();
   w.u32(MAGIC);
   w.u8(VERSION);
+  w.raw(identityToBytes(record.identity));
   w.u32(record.generation);
   w.f64(record.seq);
   w.u32(record.changes.tables.length);
@@ -61,7 +67,9 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
   try {
     if (r.u32() !== MAGIC) throw new Error('not a commit record (bad magic)');
     const version = r.u8();
-    if (version !== VERSION) throw new Error(`unknown record format version ${version}`);
+    if (version !== VERSION && version !== VERSION_WITHOUT_IDENTITY) throw new Error(`unknown record format version ${version}`);
+    const identity = version === VERSION_WITHOUT_IDENTITY ? null : identityFromBytes(r.raw(IDENTITY_BYTES));
+    if (version === VERSION && identity === null) throw new Error('the store identity is missing');
     const generation = r.u32();
     const seq = r.f64();
     const tables: TableChanges[] = [];
@@ -79,7 +87,7 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
     const sequences: [string, bigint][] = [];
     for (let n = r.u32(); n > 0; n--) sequences.push([r.str(), r.i64()]);
     if (!r.done()) throw new Error(`${bytes.length - r.offset} bytes left over`);
-    return { generation, seq, changes: { tables, sequences } };
+    return { identity, generation, seq, changes: { tables, sequences } };
   } catch (error) {
     if (error instanceof StoreError) throw error;
     throw new StoreError('CORRUPT', `commit record is damaged: ${(error as Error).message}`, { cause: error });
@@ -123,11 +131,14 @@ class Writer {
     this.#view.setBigInt64(this.#at, v, true);
     this.#at += 8;
   }
-  bytes(v: Uint8Array): void {
-    this.u32(v.length);
+  raw(v: Uint8Array): void {
     this.#room(v.length);
     this.#buf.set(v, this.#at);
     this.#at += v.length;
+  }
+  bytes(v: Uint8Array): void {
+    this.u32(v.length);
+    this.raw(v);
   }
   str(v: string): void {
     // Encoded in place: a UTF-16 code unit never takes more than 3 bytes of UTF-8.
@@ -186,6 +197,10 @@ class Reader {
   }
   i64(): bigint {
     return this.#view.getBigInt64(this.#take(8), true);
+  }
+  raw(n: number): Uint8Array {
+    const at = this.#take(n);
+    return this.#buf.subarray(at, at + n);
   }
   bytes(): Uint8Array {
     const n = this.u32();

@@ -1,7 +1,16 @@
 import { StoreError } from './errors.js';
+import { IDENTITY_BYTES, identityFromBytes, identityToBytes, type StoreIdentity } from './store-identity.js';
 
 const MAGIC = 'SQLite format 3\u0000';
 const HEADER_BYTES = 100;
+/**
+ * Where the store identity sits: the first 8 of the header's 20 bytes "reserved for expansion"
+ * (offsets 72..91). SQLite neither reads nor checks them: sql.js and the sqlite3 CLI open such a
+ * file, `PRAGMA integrity_check` says ok, and writes keep them. VACUUM zeroes them, which is why
+ * the identity is stamped into the exported bytes at every checkpoint rather than kept in the
+ * database.
+ */
+const IDENTITY_AT = 72;
 
 /**
  * The checkpoint generation stamped in a snapshot. It lives in the SQLite header's
@@ -20,6 +29,17 @@ export function writeGeneration(snapshot: Uint8Array, generation: number): void 
   view.setUint32(24, generation >>> 0);
   // "version-valid-for" must equal the change counter, or SQLite ignores the in-header page count.
   view.setUint32(92, generation >>> 0);
+}
+
+/** The store identity stamped in a snapshot; null for no snapshot, or one written before identities existed. */
+export function readIdentity(snapshot: Uint8Array | null): StoreIdentity | null {
+  if (!snapshot) return null;
+  return identityFromBytes(snapshot.subarray(IDENTITY_AT, IDENTITY_AT + IDENTITY_BYTES));
+}
+
+/** Stamps the store identity into a snapshot's header. */
+export function writeIdentity(snapshot: Uint8Array, identity: StoreIdentity): void {
+  snapshot.set(identityToBytes(identity), IDENTITY_AT);
 }
 
 /** Throws StoreError CORRUPT unless `snapshot` is a whole SQLite database file. */

@@ -1,5 +1,6 @@
 import { AgentMemoryRepository } from './agent-memory.js';
 import { ChangeCapture, journaledTables } from './change-capture.js';
+import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { Connection, type Row } from './connection.js';
 import { DecisionRepository } from './decisions.js';
 import { checkDeferredKeys, deferredKeyTables } from './deferred-keys.js';
@@ -28,7 +29,7 @@ export interface OpenStoreOptions {
   readonly migrations?: readonly Migration[];
   /** When the store checkpoints on its own. */
   readonly checkpoint?: CheckpointPolicy;
-  /** Told about damage repaired on open (a torn log tail) and failed background checkpoints. */
+  /** Told about damage repaired on open (a torn log tail, another store's log set aside) and failed background checkpoints. */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -79,12 +80,12 @@ export class SQLiteStore {
   readonly #clock: () => Date;
   readonly #warn: (message: string) => void;
   readonly #queue = new SerialQueue();
+  readonly #scheduler: CheckpointScheduler;
   #conn: Connection;
   #capture: ChangeCapture;
   #closed = false;
   /** Tables whose deferred foreign keys must be checked before a record is appended. */
   #deferredKeyTables: string[] = [];
-  #checkpointQueued = false;
   #onPageHide: (() => void) | null = null;
 
   private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[]) {
@@ -95,6 +96,14 @@ export class SQLiteStore {
     this.#warn = options.onWarning ?? ((message) => console.warn(`agent-ops-store: ${message}`));
     this.#conn = conn;
     this.#capture = new ChangeCapture(conn);
+    this.#scheduler = new CheckpointScheduler({
+      log: journal,
+      enqueue: (task) => this.#queue.run(task),
+      checkpoint: async () => {
+        if (!this.#closed) await this.#checkpointOrReload();
+      },
+      warn: this.#warn,
+    });
     const exec: Executor = {
       read: (fn) => this.#queue.run(() => fn(this.#open())),
       // Repositories never change the schema, so their writes skip that check.
@@ -126,8 +135,9 @@ export class SQLiteStore {
       store.#installCapture();
       for (const warning of recovered.warnings) store.#warn(warning);
       // Not on warnings: the adapter already cut a torn tail off, and a checkpoint here would
-      // rewrite the snapshot of a store that was only read.
-      if (built.migrated) await store.#checkpointNow();
+      // rewrite the snapshot of a store that was only read. But a store that just got its
+      // identity, or whose log held another store's records, is rewritten at once.
+      if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow();
       store.#watchPageHide();
       return store;
     } catch (error) {
@@ -316,21 +326,14 @@ export class SQLiteStore {
         }
         throw error;
       }
-      if (this.#journal.wantsCheckpoint && !this.#checkpointQueued) {
-        this.#checkpointQueued = true;
-        this.#queue
-          .run(async () => {
-            this.#checkpointQueued = false;
-            if (!this.#closed && this.#journal.wantsCheckpoint) await this.#checkpointOrReload();
-          })
-          .catch((error: unknown) => this.#warn(`background checkpoint failed, the log keeps growing: ${messageOf(error)}`));
-      }
+      this.#scheduler.afterWrite();
       return result;
     });
   }
 
   async #checkpointNow(): Promise<void> {
     await this.#journal.checkpoint(this.#conn.db.export());
+    this.#scheduler.checkpointed();
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { HarnessFactory } from './harness.js';
+import { identitySuite } from './identity-suite.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
 import { textAndInputSuite } from './text-and-input-suite.js';
 
@@ -10,4 +11,5 @@ import { textAndInputSuite } from './text-and-input-suite.js';
 export function edgeSuites(name: string, factory: HarnessFactory): void {
   rawSqlSuite(name, factory);
   textAndInputSuite(name, factory);
+  identitySuite(name, factory);
 }

@@ -5,12 +5,15 @@ import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import type { CellValue } from '../../src/connection.js';
 import { openStore, StoreError } from '../../src/index.js';
 import { type CommitRecord, decodeRecord, encodeRecord } from '../../src/record-codec.js';
+import { asFormat1Record } from '../contract/legacy-format.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
 
+type OwnRecord = CommitRecord & { identity: string };
+
 /** A record holding every kind of value the codec must keep apart. */
-function sampleRecord(): CommitRecord {
+function sampleRecord(): OwnRecord {
   const values: CellValue[] = [
     null,
     0n,
@@ -31,6 +34,7 @@ function sampleRecord(): CommitRecord {
     new Uint8Array([0, 255, 1, 254]),
   ];
   return {
+    identity: '00ff10203040a0fe',
     generation: 0xffff_fffe,
     seq: 2 ** 40 + 7,
     changes: {
@@ -88,8 +92,9 @@ const cellValue: fc.Arbitrary<CellValue> = fc.oneof(
   fc.uint8Array({ maxLength: 40 }),
 );
 
-const commitRecord: fc.Arbitrary<CommitRecord> = fc
+const commitRecord: fc.Arbitrary<OwnRecord> = fc
   .tuple(
+    fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }).map((n) => n.toString(16).padStart(16, '0')),
     fc.nat({ max: 0xffff_ffff }),
     fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     fc.array(
@@ -108,7 +113,7 @@ const commitRecord: fc.Arbitrary<CommitRecord> = fc
     ),
     fc.array(fc.tuple(fc.string({ unit: 'binary' }), fc.bigInt({ min: INT64_MIN, max: INT64_MAX })), { maxLength: 3 }),
   )
-  .map(([generation, seq, tables, sequences]) => ({ generation, seq, changes: { tables, sequences } }));
+  .map(([identity, generation, seq, tables, sequences]) => ({ identity, generation, seq, changes: { tables, sequences } }));
 
 describe('record codec', () => {
   test('round-trips every value type exactly', () => {
@@ -160,13 +165,14 @@ describe('record codec', () => {
 
     const oneValue = (value: CellValue): Uint8Array =>
       encodeRecord({
+        identity: '0000000000000001',
         generation: 1,
         seq: 1,
         changes: { tables: [{ table: 't', columns: ['c'], deletes: [], upserts: [[1n, [value]]] }], sequences: [] },
       });
-    // Layout: magic 4, version 1, generation 4, seq 8, table count 4, name (4 + 1), column
-    // count 4, column (4 + 1), delete count 4, upsert count 4, rowid 8, then the value's tag.
-    const tagAt = 4 + 1 + 4 + 8 + 4 + 5 + 4 + 5 + 4 + 4 + 8;
+    // Layout: magic 4, version 1, identity 8, generation 4, seq 8, table count 4, name (4 + 1),
+    // column count 4, column (4 + 1), delete count 4, upsert count 4, rowid 8, then the value's tag.
+    const tagAt = 4 + 1 + 8 + 4 + 8 + 4 + 5 + 4 + 5 + 4 + 4 + 8;
     const badTag = oneValue(null);
     expect(badTag[tagAt]).toBe(0);
     badTag[tagAt] = 9;
@@ -176,6 +182,20 @@ describe('record codec', () => {
     badText[tagAt + 5] = 0xff;
     expect(codeOf(() => decodeRecord(badText))).toBe('CORRUPT');
     expect(codeOf(() => decodeRecord(new Uint8Array(0)))).toBe('CORRUPT');
+  });
+
+  test('writes format 2 with the store identity, and still reads format 1 (no identity) as identity null', () => {
+    const record = sampleRecord();
+    const bytes = encodeRecord(record);
+    expect(bytes[4]).toBe(2);
+    expect(Array.from(bytes.subarray(5, 13))).toEqual([0x00, 0xff, 0x10, 0x20, 0x30, 0x40, 0xa0, 0xfe]);
+    const old = decodeRecord(asFormat1Record(bytes));
+    expect(old.identity).toBeNull();
+    expect(exactlyEqual({ ...old, identity: record.identity }, record)).toBe(true);
+    // All zeros means "no identity", which a format-2 record must have.
+    const zeroed = bytes.slice();
+    zeroed.fill(0, 5, 13);
+    expect(codeOf(() => decodeRecord(zeroed))).toBe('CORRUPT');
   });
 
   test('values survive a crash and replay through a real store with their SQLite types', async () => {

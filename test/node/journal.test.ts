@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import type { ChangeSet } from '../../src/change-capture.js';
 import { Journal } from '../../src/journal.js';
+import type { PersistenceAdapter } from '../../src/persistence-adapter.js';
 import { decodeRecord } from '../../src/record-codec.js';
-import { readGeneration } from '../../src/snapshot-header.js';
+import { readGeneration, readIdentity } from '../../src/snapshot-header.js';
+import { asFormat1Record, asLegacySnapshot } from '../contract/legacy-format.js';
 
 const change: ChangeSet = { tables: [{ table: 't', columns: ['v'], deletes: [], upserts: [[1n, ['x'.repeat(100)]]] }], sequences: [] };
 // A minimal valid SQLite header: magic, page size 4096, one page.
@@ -84,5 +86,136 @@ describe('Journal', () => {
     expect(journal.wantsCheckpoint).toBe(false);
     await journal.append(change);
     expect(journal.wantsCheckpoint).toBe(true);
+  });
+
+  it('stamps one identity into every snapshot and record, and keeps it across recovers', async () => {
+    const volume = new MemoryVolume();
+    const journal = new Journal(memoryAdapter(volume));
+    await journal.recover();
+    const identity = journal.identity;
+    expect(identity).toMatch(/^[0-9a-f]{16}$/);
+    await journal.append(change);
+    await journal.checkpoint(snapshot());
+    await journal.append(change);
+    expect(readIdentity(volume.snapshot)).toBe(identity);
+    expect(decodeRecord(volume.records[0]!).identity).toBe(identity);
+    volume.breakLock();
+    const again = new Journal(memoryAdapter(volume));
+    const state = await again.recover();
+    expect(again.identity).toBe(identity);
+    expect(state.records.map((r) => r.seq)).toEqual([2]);
+    expect(state.mustCheckpoint).toBe(false);
+    // Another store, even with the same snapshot bytes otherwise, has its own.
+    const other = new Journal(memoryAdapter(new MemoryVolume()));
+    await other.recover();
+    expect(other.identity).not.toBe(identity);
+  });
+
+  /** Store A's volume at generation 1 with its own record 1, then store B's records (also generation 1) appended. */
+  async function mixedVolume(): Promise<{ volume: MemoryVolume; a: string; b: string }> {
+    const a = new MemoryVolume();
+    const b = new MemoryVolume();
+    const ja = new Journal(memoryAdapter(a));
+    const jb = new Journal(memoryAdapter(b));
+    for (const journal of [ja, jb]) {
+      await journal.recover();
+      await journal.checkpoint(snapshot());
+      await journal.append(change);
+    }
+    await jb.append(change);
+    a.records.push(...b.records);
+    a.breakLock();
+    return { volume: a, a: ja.identity, b: jb.identity };
+  }
+
+  it("refuses another store's records at the same generation as CORRUPT, naming the log and both identities", async () => {
+    const { volume, a, b } = await mixedVolume();
+    const before = volume.records.slice();
+    const error = await new Journal(memoryAdapter(volume)).recover().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'CORRUPT' });
+    expect((error as Error).message).toMatch(/^the log at memory belongs to another store: 2 of its 3 record\(s\)/);
+    expect((error as Error).message).toContain(`identity ${b}; this store's is ${a}`);
+    expect(volume.records).toEqual(before);
+  });
+
+  it("lets an adapter set another store's records aside: only this store's are returned, and a checkpoint is due", async () => {
+    const { volume, a } = await mixedVolume();
+    const reasons: string[] = [];
+    const adapter: PersistenceAdapter = {
+      ...memoryAdapter(volume),
+      async setAsideLog(reason) {
+        reasons.push(reason);
+        return `set aside: ${reason}`;
+      },
+    };
+    const journal = new Journal(adapter);
+    const state = await journal.recover();
+    expect(state.records.map((r) => [r.identity, r.seq])).toEqual([[a, 1]]);
+    expect(state.warnings).toEqual([`set aside: ${reasons[0]}`]);
+    expect(state.mustCheckpoint).toBe(true);
+    expect(journal.identity).toBe(a);
+  });
+
+  it('without a snapshot, the first record speaks for the store and records of another identity are foreign', async () => {
+    const a = new MemoryVolume();
+    const b = new MemoryVolume();
+    for (const volume of [a, b]) {
+      const journal = new Journal(memoryAdapter(volume));
+      await journal.recover();
+      await journal.append(change);
+      await journal.append(change);
+    }
+    // A's record 1, then B's record 2: numbered as if they followed each other.
+    a.records = [a.records[0]!, b.records[1]!];
+    a.breakLock();
+    await expect(new Journal(memoryAdapter(a)).recover()).rejects.toMatchObject({ code: 'CORRUPT', message: /another store/ });
+  });
+
+  it('reads a store of the previous release (no identity anywhere), mints an identity, and wants it checkpointed at once', async () => {
+    const volume = new MemoryVolume();
+    const journal = new Journal(memoryAdapter(volume));
+    await journal.recover();
+    await journal.checkpoint(snapshot());
+    await journal.append(change);
+    await journal.append(change);
+    volume.snapshot = asLegacySnapshot(volume.snapshot!);
+    volume.records = volume.records.map(asFormat1Record);
+    volume.breakLock();
+    const again = new Journal(memoryAdapter(volume));
+    const state = await again.recover();
+    expect(readIdentity(state.snapshot)).toBeNull();
+    expect(state.records.map((r) => [r.identity, r.seq])).toEqual([
+      [null, 1],
+      [null, 2],
+    ]);
+    expect(state.mustCheckpoint).toBe(true);
+    expect(again.identity).not.toBe(journal.identity);
+    await again.checkpoint(state.snapshot!.slice());
+    expect(readIdentity(volume.snapshot)).toBe(again.identity);
+  });
+
+  it('takes format-1 records of an older generation beside a stamped snapshot as stale (an interrupted upgrade), not foreign', async () => {
+    const volume = new MemoryVolume();
+    const journal = new Journal(memoryAdapter(volume));
+    await journal.recover();
+    await journal.checkpoint(snapshot());
+    await journal.append(change);
+    const legacyLog = volume.records.map(asFormat1Record);
+    // The upgrade checkpoint replaced the snapshot but died before it emptied the log.
+    await journal.checkpoint(snapshot());
+    await journal.append(change);
+    const sameGeneration = volume.records.map(asFormat1Record);
+    volume.records = legacyLog;
+    volume.breakLock();
+    const state = await new Journal(memoryAdapter(volume)).recover();
+    expect(state.records).toEqual([]);
+    expect(state.warnings.join()).toMatch(/1 log record\(s\).*predate/);
+    // At the snapshot's own generation, a record without identity cannot be this store's.
+    volume.records = sameGeneration;
+    volume.breakLock();
+    await expect(new Journal(memoryAdapter(volume)).recover()).rejects.toMatchObject({ code: 'CORRUPT', message: /another store/ });
   });
 });
