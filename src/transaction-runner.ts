@@ -104,6 +104,9 @@ export class TransactionRunner {
   }
 }
 
+/** A queued call; one that returns a promise calls `done` once it has ended. */
+type GateTask<T> = (done: () => void) => Promise<T> | T;
+
 /** A call waiting behind a running callback, refused if that callback goes idle too long. */
 interface Waiter {
   readonly label: string | undefined;
@@ -130,6 +133,7 @@ let holds = 0;
  * runs; it guards the calls that reach it meanwhile.
  */
 class Gate {
+  // The store's own queue; a tx gate queues with #tail instead.
   readonly #queue = new SerialQueue();
   readonly #bound: number;
   readonly #caller: 'store' | 'tx';
@@ -138,6 +142,8 @@ class Gate {
   // A tx's calls run at once when nothing is queued, as they did before nesting existed, so a
   // tx call that is not awaited still runs inside its transaction.
   #pending = 0;
+  // Settles when the last task of a tx gate has ended: the next one queues behind it.
+  #tail: Promise<void> = Promise.resolve();
   // The call being made right now, named by `expose` or `naming`; already checked when set.
   #naming: string | undefined;
 
@@ -183,7 +189,7 @@ class Gate {
   }
 
   /** Queues `task` (a tx's call runs at once when nothing is queued); guarded while the gate is held. */
-  run<T>(task: () => Promise<T> | T, label?: string): Promise<T> {
+  run<T>(task: GateTask<T>, label?: string): Promise<T> {
     const hold = this.#hold;
     if (hold) {
       const named = label ?? this.#naming;
@@ -226,36 +232,46 @@ class Gate {
     this.#parent?.touch();
   }
 
-  #start<T>(task: () => Promise<T> | T): Promise<T> {
-    if (this.#parent === null) return this.#queue.run(task);
-    const tracked = () => {
-      this.#parent?.touch();
-      return task();
-    };
-    const settled = () => {
+  #start<T>(task: GateTask<T>): Promise<T> {
+    if (this.#parent === null) return this.#queue.run(() => task(() => undefined));
+    // Nothing but the caller may react to the promise it gets: V8's async stack walk stops at
+    // a promise with two reactions, and a store call inside a nested callback would then be
+    // refused only after the bound. So the queue follows `done`, not the task's promise.
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    let ended = false;
+    const done = () => {
+      if (ended) return;
+      ended = true;
       this.#pending--;
+      finish();
     };
-    if (this.#pending === 0) {
+    const start = (): Promise<T> | T => {
+      this.#parent?.touch();
       let value: Promise<T> | T;
       try {
-        value = tracked();
+        value = task(done);
       } catch (error) {
-        return Promise.reject(error);
+        done();
+        throw error;
       }
-      if (!(value instanceof Promise)) return Promise.resolve(value);
-      // A nested transaction: later calls of this tx queue behind it. The caller awaits its
-      // own promise, which keeps V8's async stack from a nested callback to the outer one.
-      this.#pending++;
-      this.#queue.run(() => value).then(settled, settled);
+      // A task that returns a promise (a nested transaction) calls done itself when it ends.
+      if (!(value instanceof Promise)) done();
       return value;
+    };
+    const previous = this.#tail;
+    this.#tail = finished;
+    if (this.#pending++ > 0) return previous.then(start);
+    try {
+      return Promise.resolve(start());
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.#pending++;
-    const result = this.#queue.run(tracked);
-    result.then(settled, settled);
-    return result;
   }
 
-  #wait<T>(hold: Hold, task: () => Promise<T> | T, label: string | undefined): Promise<T> {
+  #wait<T>(hold: Hold, task: GateTask<T>, label: string | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
         label,
@@ -269,7 +285,7 @@ class Gate {
       hold.waiters.add(waiter);
       this.#arm(hold);
       // A refused call keeps its place in the queue but does nothing when its turn comes.
-      this.#start(() => (waiter.refused ? (undefined as T) : task())).then(resolve, reject);
+      this.#start((done) => (waiter.refused ? (undefined as T) : task(done))).then(resolve, reject);
     });
   }
 
@@ -373,7 +389,7 @@ class TransactionScope {
         }, 'tx.query()'),
       transaction: <T>(fn: TransactionCallback<T>) => {
         if (typeof fn !== 'function') return Promise.reject(new StoreError('INVALID_INPUT', 'transaction needs a function'));
-        return gate.run(() => this.#nested(fn), 'tx.transaction()');
+        return gate.run((done) => this.#nested(fn, done), 'tx.transaction()');
       },
     };
   }
@@ -397,7 +413,15 @@ class TransactionScope {
     }
   }
 
-  async #nested<T>(fn: TransactionCallback<T>): Promise<T> {
+  async #nested<T>(fn: TransactionCallback<T>, done: () => void): Promise<T> {
+    try {
+      return await this.#savepoint(fn);
+    } finally {
+      done();
+    }
+  }
+
+  async #savepoint<T>(fn: TransactionCallback<T>): Promise<T> {
     this.#ensureActive();
     // One name per depth: nested transactions of one tx run one at a time (the gate queues
     // them), so each level has at most one open savepoint.

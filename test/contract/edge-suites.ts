@@ -1,4 +1,5 @@
 import type { HarnessFactory } from './harness.js';
+import { transactionSuite } from './transaction-suite.js';
 
 /**
  * The edge cases of "nothing acknowledged is ever lost": hostile text, raw SQL, foreign logs,
@@ -6,6 +7,5 @@ import type { HarnessFactory } from './harness.js';
  * adapter runner calls this once, so each runs on every adapter in every runtime.
  */
 export function edgeSuites(name: string, factory: HarnessFactory): void {
-  void name;
-  void factory;
+  transactionSuite(name, factory);
 }
