@@ -91,7 +91,7 @@ export class TransactionRunner {
    */
   transaction<T>(fn: TransactionCallback<T>, begin: (body: (conn: Connection) => Promise<T>) => Promise<T>): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new StoreError('INVALID_INPUT', 'transaction needs a function'));
-    return this.#gate.naming('store.transaction()', () =>
+    return this.#gate.naming('store', 'transaction', () =>
       begin(async (conn) => {
         const scope = new TransactionScope(conn, this.#gate, 1, this.#now);
         try {
@@ -153,15 +153,21 @@ class Gate {
     this.#parent = options.parent;
   }
 
+  /** True while a transaction callback holds this gate. */
+  get held(): boolean {
+    return this.#hold !== null;
+  }
+
   /** A child gate for the calls of a tx whose parent's calls queue here. */
   child(): Gate {
     return new Gate({ bound: this.#bound, caller: 'tx', parent: this });
   }
 
-  /** Runs `call` with its label known to `run`; refuses it at once if it comes from the callback holding this gate. */
-  naming<T>(label: string, call: () => Promise<T>): Promise<T> {
+  /** Runs `call` named `<prefix>.<method>()` for `run`; refuses it at once if it comes from the callback holding this gate. */
+  naming<T>(prefix: string, method: string, call: () => Promise<T>): Promise<T> {
     const hold = this.#hold;
     if (!hold) return call();
+    const label = `${prefix}.${method}()`;
     if (calledFrom(hold)) return Promise.reject(this.#deadlock(label, null));
     const outer = this.#naming;
     this.#naming = label;
@@ -174,17 +180,8 @@ class Gate {
 
   /** `repository` with each method named `<prefix>.<method>()` for the deadlock check. */
   expose<R extends object>(repository: R, prefix: string): R {
-    const exposed = Object.create(repository) as R;
-    for (const [key, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(Object.getPrototypeOf(repository)))) {
-      const method: unknown = descriptor.value;
-      if (key === 'constructor' || typeof method !== 'function') continue;
-      const label = `${prefix}.${key}()`;
-      Object.defineProperty(exposed, key, {
-        value: (...args: unknown[]) => this.naming(label, () => method.apply(repository, args)),
-        configurable: true,
-        writable: true,
-      });
-    }
+    const exposed = Object.create(exposedPrototype(Object.getPrototypeOf(repository))) as R & Exposed;
+    exposed[EXPOSED] = { repository, gate: this, prefix };
     return exposed;
   }
 
@@ -335,6 +332,39 @@ class Gate {
         `called inside that callback and would wait for it forever: ${advice} (deadlockTimeoutMs sets the wait)`,
     );
   }
+}
+
+const EXPOSED = Symbol('exposed');
+
+/** What an exposed repository's methods need: the repository, and where its calls are checked. */
+interface Exposed {
+  [EXPOSED]: { readonly repository: object; readonly gate: Gate; readonly prefix: string };
+}
+
+// Built once per repository class, not per transaction: a transaction makes five repositories.
+const exposedPrototypes = new WeakMap<object, object>();
+
+/** A prototype whose methods name each call (`missions.create`) and pass it to the repository. */
+function exposedPrototype(prototype: object): object {
+  const cached = exposedPrototypes.get(prototype);
+  if (cached) return cached;
+  const exposed = Object.create(prototype) as object;
+  for (const [key, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(prototype))) {
+    const method: unknown = descriptor.value;
+    if (key === 'constructor' || typeof method !== 'function') continue;
+    // A method named like the original, so stacks still read `MissionRepository.create`.
+    const named = {
+      [key](this: Exposed, ...args: unknown[]): unknown {
+        const { repository, gate, prefix } = this[EXPOSED];
+        // Outside transactions, the check costs this one test.
+        if (!gate.held) return method.apply(repository, args);
+        return gate.naming(prefix, key, () => method.apply(repository, args));
+      },
+    };
+    Object.defineProperty(exposed, key, { value: named[key], configurable: true, writable: true });
+  }
+  exposedPrototypes.set(prototype, exposed);
+  return exposed;
 }
 
 /** True when the running code was called, through any chain of awaits, from the hold's callback. */
