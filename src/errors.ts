@@ -10,7 +10,8 @@ export type StoreErrorCode =
   | 'LOCKED'
   | 'CORRUPT'
   | 'IO'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'DEADLOCK';
 
 /**
  * The one error class of agent-ops-store: a `code` to switch on, a message that names the

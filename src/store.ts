@@ -13,11 +13,11 @@ import type { PersistenceAdapter } from './persistence-adapter.js';
 import { PlaybookRunRepository } from './playbook-runs.js';
 import { probeQuery, type QueryParams, queryRequest, runQuery } from './raw-query.js';
 import { replayRecords } from './replay.js';
-import { SerialQueue } from './serial-queue.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import { readClock } from './timestamp.js';
 import { ToolCallRepository } from './tool-calls.js';
+import { requireDeadlockTimeout, type StoreTransaction, TransactionRunner } from './transaction-runner.js';
 
 /** What `openStore` takes. */
 export interface OpenStoreOptions {
@@ -31,17 +31,11 @@ export interface OpenStoreOptions {
   readonly checkpoint?: CheckpointPolicy;
   /** Told about damage repaired on open (a torn log tail, another store's log set aside) and failed background checkpoints. */
   readonly onWarning?: (message: string) => void;
-}
-
-/** The repositories a `store.transaction` callback works with, all inside one transaction. */
-export interface StoreTransaction {
-  readonly missions: MissionRepository;
-  readonly toolCalls: ToolCallRepository;
-  readonly decisions: DecisionRepository;
-  readonly playbookRuns: PlaybookRunRepository;
-  readonly memory: AgentMemoryRepository;
-  /** Runs one SQL statement inside the transaction. */
-  query(sql: string, params?: QueryParams): Promise<Row[]>;
+  /**
+   * How long (ms) a store call waits behind a transaction callback that makes no tx call before
+   * it is refused with DEADLOCK, as it may have been made inside that callback. Default 5000.
+   */
+  readonly deadlockTimeoutMs?: number;
 }
 
 /**
@@ -79,7 +73,9 @@ export class SQLiteStore {
   readonly #migrations: readonly Migration[];
   readonly #clock: () => Date;
   readonly #warn: (message: string) => void;
-  readonly #queue = new SerialQueue();
+  // Every call goes through it: one at a time, and never behind a transaction callback that
+  // waits for the call.
+  readonly #queue: TransactionRunner;
   readonly #scheduler: CheckpointScheduler;
   #conn: Connection;
   #capture: ChangeCapture;
@@ -96,6 +92,10 @@ export class SQLiteStore {
     this.#warn = options.onWarning ?? ((message) => console.warn(`agent-ops-store: ${message}`));
     this.#conn = conn;
     this.#capture = new ChangeCapture(conn);
+    this.#queue = new TransactionRunner({
+      deadlockTimeoutMs: requireDeadlockTimeout(options.deadlockTimeoutMs),
+      now: () => readClock(this.#clock),
+    });
     this.#scheduler = new CheckpointScheduler({
       log: journal,
       enqueue: (task) => this.#queue.run(task),
@@ -110,11 +110,11 @@ export class SQLiteStore {
       write: (fn) => this.#write(fn, false),
       now: () => readClock(this.#clock),
     };
-    this.missions = new MissionRepository(exec);
-    this.toolCalls = new ToolCallRepository(exec);
-    this.decisions = new DecisionRepository(exec);
-    this.playbookRuns = new PlaybookRunRepository(exec);
-    this.memory = new AgentMemoryRepository(exec);
+    this.missions = this.#queue.expose(new MissionRepository(exec), 'missions');
+    this.toolCalls = this.#queue.expose(new ToolCallRepository(exec), 'toolCalls');
+    this.decisions = this.#queue.expose(new DecisionRepository(exec), 'decisions');
+    this.playbookRuns = this.#queue.expose(new PlaybookRunRepository(exec), 'playbookRuns');
+    this.memory = this.#queue.expose(new AgentMemoryRepository(exec), 'memory');
   }
 
   /** See `openStore`. */
@@ -125,6 +125,7 @@ export class SQLiteStore {
     }
     const migrations = options.migrations ?? schemaMigrations;
     checkMigrations(migrations);
+    requireDeadlockTimeout(options.deadlockTimeoutMs);
     const journal = new Journal(adapter, options.checkpoint);
     let conn: Connection | undefined;
     try {
@@ -156,7 +157,7 @@ export class SQLiteStore {
    */
   async query(sql: string, params?: QueryParams): Promise<Row[]> {
     const request = queryRequest(sql, params);
-    const kind = knownKind(request.sql) ?? (await this.#queue.run(() => probeQuery(this.#open(), request)));
+    const kind = knownKind(request.sql) ?? (await this.#queue.run(() => probeQuery(this.#open(), request), 'store.query()'));
     if (kind === 'vacuum') {
       return this.#queue.run(async () => {
         const conn = this.#open();
@@ -165,61 +166,26 @@ export class SQLiteStore {
         // checkpoint, never a record, can carry that.
         await this.#checkpointOrReload();
         return [];
-      });
+      }, 'store.query()');
     }
-    return this.#write((conn) => runQuery(conn, request), true);
+    return this.#write((conn) => runQuery(conn, request), true, 'store.query()');
   }
 
   /**
    * Runs `fn` in one transaction: everything it writes through `tx` becomes durable together
-   * when it returns, or nothing does when it throws. Use `tx`, not the store, inside `fn`:
-   * the store's own methods wait until the transaction ends.
+   * when it returns, or nothing does when it throws. `tx.transaction()` nests as a savepoint.
+   * Use `tx`, not the store, inside `fn`: a store call made there rejects with DEADLOCK (at once
+   * on V8, else after `deadlockTimeoutMs` without a tx call); other callers wait their turn.
    *
    * @example
    * await store.transaction(async (tx) => {
    *   const m = await tx.missions.create({ phase: 'PLANNING' });
    *   await tx.decisions.record({ mission: m.id, decisionType: 'plan', rationale: '...', agentName: 'planner' });
+   *   await tx.transaction(async (tx2) => tx2.memory.set(m.id, 'draft', 'may be undone alone'));
    * });
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T> | T): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(new StoreError('INVALID_INPUT', 'transaction needs a function'));
-    return this.#write(async (conn) => {
-      let active = true;
-      const inside = <R>(work: (c: Connection) => R): R => {
-        if (!active) throw new StoreError('CLOSED', 'this transaction has ended; use the store, not a kept tx');
-        // A savepoint per call: a failed call inside the transaction leaves no partial change.
-        conn.run('SAVEPOINT aos_call');
-        try {
-          const result = work(conn);
-          conn.run('RELEASE aos_call');
-          return result;
-        } catch (error) {
-          conn.exec('ROLLBACK TO aos_call; RELEASE aos_call');
-          throw error;
-        }
-      };
-      const exec: Executor = {
-        read: async (work) => inside(work),
-        write: async (work) => inside(work),
-        now: () => readClock(this.#clock),
-      };
-      const tx: StoreTransaction = {
-        missions: new MissionRepository(exec),
-        toolCalls: new ToolCallRepository(exec),
-        decisions: new DecisionRepository(exec),
-        playbookRuns: new PlaybookRunRepository(exec),
-        memory: new AgentMemoryRepository(exec),
-        query: async (sql, params) => {
-          const request = queryRequest(sql, params);
-          return inside((c) => runQuery(c, request));
-        },
-      };
-      try {
-        return await fn(tx);
-      } finally {
-        active = false;
-      }
-    }, true);
+    return this.#queue.transaction(fn, (body) => this.#write(body, true));
   }
 
   /** Folds the log into a new snapshot now. */
@@ -227,7 +193,7 @@ export class SQLiteStore {
     return this.#queue.run(async () => {
       this.#open();
       await this.#checkpointOrReload();
-    });
+    }, 'store.checkpoint()');
   }
 
   /** Checkpoints, releases the lock and frees the database. Later calls reject with CLOSED. */
@@ -241,7 +207,7 @@ export class SQLiteStore {
         this.#conn.close();
         await this.#adapter.close();
       }
-    });
+    }, 'store.close()');
   }
 
   /** True once `close()` was called. */
@@ -285,7 +251,7 @@ export class SQLiteStore {
    * failed append rolls it back and memory matches what is durable. With `mayChangeSchema`,
    * a transaction that changed the schema is carried by a checkpoint instead of a record.
    */
-  #write<T>(fn: (conn: Connection) => Promise<T> | T, mayChangeSchema: boolean): Promise<T> {
+  #write<T>(fn: (conn: Connection) => Promise<T> | T, mayChangeSchema: boolean, label?: string): Promise<T> {
     return this.#queue.run(async () => {
       const conn = this.#open();
       const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
@@ -328,7 +294,7 @@ export class SQLiteStore {
       }
       this.#scheduler.afterWrite();
       return result;
-    });
+    }, label);
   }
 
   async #checkpointNow(): Promise<void> {

@@ -2,6 +2,7 @@ import type { HarnessFactory } from './harness.js';
 import { identitySuite } from './identity-suite.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
 import { textAndInputSuite } from './text-and-input-suite.js';
+import { transactionSuite } from './transaction-suite.js';
 
 /**
  * The edge cases of "nothing acknowledged is ever lost": hostile text, raw SQL, foreign logs,
@@ -12,4 +13,5 @@ export function edgeSuites(name: string, factory: HarnessFactory): void {
   rawSqlSuite(name, factory);
   textAndInputSuite(name, factory);
   identitySuite(name, factory);
+  transactionSuite(name, factory);
 }
