@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FsAdapterOptions, fsAdapter } from '../../adapters/fs.js';
 import { adapterContract } from '../contract/adapter-contract.js';
-import type { AdapterHarness } from '../contract/harness.js';
 import { edgeSuites } from '../contract/edge-suites.js';
+import type { AdapterHarness } from '../contract/harness.js';
 import { storeSuite } from '../contract/store-suite.js';
 
 async function fsHarness(options: FsAdapterOptions = {}): Promise<AdapterHarness> {

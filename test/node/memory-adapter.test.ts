@@ -1,7 +1,7 @@
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import { adapterContract } from '../contract/adapter-contract.js';
-import type { AdapterHarness } from '../contract/harness.js';
 import { edgeSuites } from '../contract/edge-suites.js';
+import type { AdapterHarness } from '../contract/harness.js';
 import { storeSuite } from '../contract/store-suite.js';
 
 function memoryHarness(): AdapterHarness {
