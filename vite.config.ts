@@ -1,57 +1,62 @@
 import { playwright } from '@vitest/browser-playwright';
-import { defineConfig } from 'vitest/config';
-import { chromiumArgs, chromiumPath } from './scripts/chromium.js';
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+import { chromiumForTests } from './scripts/chromium.js';
 import { wasmInline } from './scripts/vite-wasm-inline.js';
 
 // The library build (dist/) and the test projects: Node, and real Chromium.
-export default defineConfig({
-  plugins: [wasmInline()],
-  build: {
-    target: 'es2022',
-    outDir: 'dist',
-    emptyOutDir: false,
-    minify: false,
-    sourcemap: false,
-    lib: {
-      entry: {
-        index: 'src/index.ts',
-        'adapters/memory': 'adapters/memory.ts',
-        'adapters/fs': 'adapters/fs.ts',
-        'adapters/indexeddb': 'adapters/indexeddb.ts',
-      },
-      formats: ['es'],
-    },
-    rollupOptions: {
-      external: [/^node:/, 'sql.js', /^sql\.js\/dist\/.*\.js$/, 'idb-keyval'],
-    },
-  },
-  test: {
-    projects: [
-      {
-        extends: true,
-        test: {
-          name: 'node',
-          include: ['test/node/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+export default defineConfig(async (): Promise<ViteUserConfig> => {
+  // Only a test run looks for a browser (Vitest sets VITEST before loading this file), so
+  // `vite build` never unpacks one. The lookup prints its answer once per run.
+  const chromium = process.env.VITEST ? await chromiumForTests() : undefined;
+  return {
+    plugins: [wasmInline()],
+    build: {
+      target: 'es2022',
+      outDir: 'dist',
+      emptyOutDir: false,
+      minify: false,
+      sourcemap: false,
+      lib: {
+        entry: {
+          index: 'src/index.ts',
+          'adapters/memory': 'adapters/memory.ts',
+          'adapters/fs': 'adapters/fs.ts',
+          'adapters/indexeddb': 'adapters/indexeddb.ts',
         },
+        formats: ['es'],
       },
-      {
-        extends: true,
-        test: {
-          name: 'browser',
-          include: ['test/browser/**/*.test.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-          browser: {
-            enabled: true,
-            headless: true,
-            provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
-            instances: [{ browser: 'chromium' }],
+      rollupOptions: {
+        external: [/^node:/, 'sql.js', /^sql\.js\/dist\/.*\.js$/, 'idb-keyval'],
+      },
+    },
+    test: {
+      projects: [
+        {
+          extends: true,
+          test: {
+            name: 'node',
+            include: ['test/node/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
           },
         },
-      },
-    ],
-  },
+        {
+          extends: true,
+          test: {
+            name: 'browser',
+            include: ['test/browser/**/*.test.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+            browser: {
+              enabled: true,
+              headless: true,
+              ...(chromium && { provider: playwright({ launchOptions: chromium.launchOptions }) }),
+              instances: [{ browser: 'chromium' }],
+            },
+          },
+        },
+      ],
+    },
+  };
 });

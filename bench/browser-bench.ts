@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
-import { chromiumArgs, chromiumPath } from '../scripts/chromium.js';
+import { describeChromium, findChromium } from '../scripts/chromium.js';
 import { summarize } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +46,9 @@ const server = await createServer({
 });
 await server.listen();
 const { port } = server.httpServer!.address() as AddressInfo;
-const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+const found = await findChromium();
+console.log(describeChromium(found));
+const browser = await chromium.launch({ ...found.launchOptions, headless: true });
 
 try {
   const page = await browser.newPage();
@@ -117,7 +119,17 @@ try {
   writeFileSync(
     join(ROOT, 'bench/results/browser.json'),
     JSON.stringify(
-      { chromium: version, isolated, built, small: s, large: l, memory: c, bareAppend: f, pglite: { bytes: pg.bytes, summary: p } },
+      {
+        chromium: version,
+        chromiumSource: found.source,
+        isolated,
+        built,
+        small: s,
+        large: l,
+        memory: c,
+        bareAppend: f,
+        pglite: { bytes: pg.bytes, summary: p },
+      },
       null,
       2,
     ),

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { build, createLogger, type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumArgs, chromiumPath } from '../../scripts/chromium.js';
+import { findChromium } from '../../scripts/chromium.js';
 
 // A user's Vite app with no configuration at all, importing the package by name the way an
 // install would give it (node_modules/agent-ops-store -> this repo, dist/ and exports map).
@@ -142,7 +142,7 @@ describe('a zero-config Vite app importing agent-ops-store and its IndexedDB ada
 
   it('runs in Chromium: opens a store, writes, reads back, and requests nothing off its origin', async () => {
     let server: PreviewServer | undefined;
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+    const browser = await chromium.launch({ ...(await findChromium()).launchOptions, headless: true });
     try {
       server = await servePreview();
       const origin = originOf(server);
@@ -170,8 +170,9 @@ describe('a zero-config Vite app importing agent-ops-store and its IndexedDB ada
     rmSync(profile, { recursive: true, force: true });
     const server = await servePreview();
     const origin = originOf(server);
+    const { launchOptions } = await findChromium();
     const visit = async (mode: 'write' | 'read') => {
-      const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, args: chromiumArgs, headless: true });
+      const context = await chromium.launchPersistentContext(profile, { ...launchOptions, headless: true });
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         await page.goto(`${origin}/?mode=${mode}`);

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fsAdapter } from '../../adapters/fs.js';
 import { openStore, type SQLiteStore, StoreError } from '../../src/index.js';
+import { sqliteReader } from './sqlite-reader.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const writer = join(repo, 'test/fixtures/crash-writer.ts');
@@ -375,7 +376,7 @@ describe(`crash safety with real processes and SIGKILL (seed ${seed})`, () => {
     }
   });
 
-  test('after a clean close the sqlite3 CLI finds the file whole, and its foreign keys cascade', async () => {
+  test(`after a clean close an independent SQLite (${sqliteReader().kind}) finds the file whole, and its foreign keys cascade`, async () => {
     const dir = join(root, 'cli');
     await mkdir(dir);
     const path = join(dir, 'store.db');
@@ -389,19 +390,20 @@ describe(`crash safety with real processes and SIGKILL (seed ${seed})`, () => {
       await store.memory.set(m.id, 'k', uuid, { ttlSeconds: 60 });
     }
     await store.close();
-    const sqlite = (sql: string) => execFileSync('/usr/bin/sqlite3', [path, sql], { encoding: 'utf8' }).trim();
-    expect(sqlite('PRAGMA integrity_check')).toBe('ok');
-    expect(sqlite('PRAGMA foreign_key_check')).toBe('');
+    const reader = sqliteReader();
+    const sqlite = (sql: string) => reader.run(path, sql);
+    expect(await sqlite('PRAGMA integrity_check')).toBe('ok');
+    expect(await sqlite('PRAGMA foreign_key_check')).toBe('');
     const children = ['tool_calls', 'decisions', 'playbook_runs', 'agent_memory'];
     for (const table of children) {
-      expect(sqlite(`SELECT "table", "to", on_delete FROM pragma_foreign_key_list('${table}')`), table).toBe('missions|id|CASCADE');
+      expect(await sqlite(`SELECT "table", "to", on_delete FROM pragma_foreign_key_list('${table}')`), table).toBe('missions|id|CASCADE');
     }
-    const counts = () => children.map((t) => sqlite(`SELECT count(*) FROM ${t}`)).join(',');
-    expect(counts()).toBe('2,2,2,2');
-    sqlite("PRAGMA foreign_keys = ON; DELETE FROM missions WHERE mission_uuid = 'drop';");
-    expect(counts()).toBe('1,1,1,1');
-    expect(sqlite('PRAGMA integrity_check')).toBe('ok');
-    // The store reopens the file the CLI changed and sees what the CLI did.
+    const counts = async () => (await Promise.all(children.map((t) => sqlite(`SELECT count(*) FROM ${t}`)))).join(',');
+    expect(await counts()).toBe('2,2,2,2');
+    await sqlite("PRAGMA foreign_keys = ON; DELETE FROM missions WHERE mission_uuid = 'drop';");
+    expect(await counts()).toBe('1,1,1,1');
+    expect(await sqlite('PRAGMA integrity_check')).toBe('ok');
+    // The store reopens the file the other SQLite changed and sees what it did.
     const again = await openStore({ adapter: fsAdapter(path) });
     expect((await again.missions.list()).map((m) => m.uuid)).toEqual(['keep']);
     expect(await again.query('SELECT count(*) AS n FROM tool_calls')).toEqual([{ n: 1 }]);

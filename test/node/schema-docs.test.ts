@@ -1,10 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { schemaMigrations } from '../../src/index.js';
+import { sqliteReader } from './sqlite-reader.js';
 
-const docsSchema = readFileSync(new URL('../../docs/tasks/ARCH-001_schema.sql', import.meta.url), 'utf8');
+const docsSchemaPath = 'docs/tasks/ARCH-001_schema.sql';
+const docsSchema = readFileSync(new URL(`../../${docsSchemaPath}`, import.meta.url), 'utf8');
+const sqlite = sqliteReader();
 
 /** Every schema object with its SQL text, as SQLite stores it. */
 async function objects(ddl: string): Promise<unknown[][]> {
@@ -21,9 +23,14 @@ describe('docs/tasks/ARCH-001_schema.sql', () => {
     expect(await objects(docsSchema)).toEqual(await objects(schemaMigrations[0]!.sql));
   });
 
-  it("passes the seed's validation with the real sqlite3 CLI: .tables prints the five tables", () => {
-    const out = execFileSync('sqlite3', [':memory:', '.read docs/tasks/ARCH-001_schema.sql', '.tables'], { encoding: 'utf8' });
-    expect(out.split(/\s+/).filter(Boolean)).toEqual(['agent_memory', 'decisions', 'missions', 'playbook_runs', 'tool_calls']);
+  it(`passes the seed's validation in an independent SQLite (${sqlite.kind}): .tables prints the five tables`, async () => {
+    expect(await sqlite.tables(':memory:', { read: docsSchemaPath })).toEqual([
+      'agent_memory',
+      'decisions',
+      'missions',
+      'playbook_runs',
+      'tool_calls',
+    ]);
   });
 
   it("has the seed's indexes, foreign keys with cascade, and a comment on every column", async () => {
@@ -38,14 +45,10 @@ describe('docs/tasks/ARCH-001_schema.sql', () => {
       ]),
     );
     for (const table of ['tool_calls', 'decisions', 'playbook_runs', 'agent_memory']) {
-      const fk = execFileSync(
-        'sqlite3',
-        [':memory:', '.read docs/tasks/ARCH-001_schema.sql', `SELECT "table", "to", on_delete FROM pragma_foreign_key_list('${table}')`],
-        {
-          encoding: 'utf8',
-        },
-      );
-      expect(fk.trim(), table).toBe('missions|id|CASCADE');
+      const fk = await sqlite.run(':memory:', `SELECT "table", "to", on_delete FROM pragma_foreign_key_list('${table}')`, {
+        read: docsSchemaPath,
+      });
+      expect(fk, table).toBe('missions|id|CASCADE');
     }
     // Each column definition line carries a '--' comment.
     const body = docsSchema.split('\n').filter((l) => /^\s{4}[a-z_]+ (INTEGER|TEXT)/.test(l));
