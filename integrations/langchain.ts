@@ -81,15 +81,18 @@ export class AgentOpsCallbackHandler extends BaseCallbackHandler {
     return this;
   }
 
+  // LangChain declares this hook as (chain, inputs, runId, runType, tags, metadata, runName,
+  // parentRunId) but its callback manager calls it with (..., runId, parentRunId, tags,
+  // metadata, runType, runName), as its own tracers read it: the names follow the call.
   override handleChainStart(
     _chain: Serialized,
     _inputs: unknown,
     runId: string,
-    runType?: string,
+    parentRunId?: string,
     _tags?: string[],
     metadata?: Record<string, unknown>,
+    runType?: string,
     runName?: string,
-    parentRunId?: string,
   ): Promise<void> | undefined {
     return this.#start(runId, parentRunId, metadata, runName ?? runType);
   }
