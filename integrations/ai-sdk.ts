@@ -16,7 +16,18 @@ import type {
   ToolExecutionEndEvent,
   ToolExecutionStartEvent,
 } from 'ai';
-import { beginMission, type EndStatus, endMission, errorText, errorType, jsonSafe, TOOL_CHOICE, toolChoiceRationale, toolResult, wellFormed } from './records.js';
+import {
+  beginMission,
+  type EndStatus,
+  endMission,
+  errorText,
+  errorType,
+  jsonSafe,
+  TOOL_CHOICE,
+  toolChoiceRationale,
+  toolResult,
+  wellFormed,
+} from './records.js';
 import { consoleWarning, type WarningSink, WriteQueue } from './write-queue.js';
 
 /** What `agentOpsTelemetry` takes. */

@@ -2,11 +2,12 @@
  * The LangChain (`@langchain/core` 1.x) integration: a callback handler that records a root run
  * as a mission, every tool run as a tool call and the model's tool choices as decisions.
  */
-import type { JsonValue, SQLiteStore } from 'agent-ops-store';
+
 import type { AgentAction } from '@langchain/core/agents';
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import type { Serialized } from '@langchain/core/load/serializable';
 import type { LLMResult } from '@langchain/core/outputs';
+import type { JsonValue, SQLiteStore } from 'agent-ops-store';
 import {
   beginMission,
   type ChosenTool,

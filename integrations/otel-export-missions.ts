@@ -1,3 +1,4 @@
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import {
   type Decision,
   formatTimestamp,
@@ -7,7 +8,6 @@ import {
   StoreError,
   type ToolCall,
 } from 'agent-ops-store';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type Attributes, GEN_AI, SPAN_KIND_INTERNAL, STATUS_ERROR, STATUS_UNSET, toHrTime } from './otel-spans.js';
 import { readToolResult } from './records.js';
 
@@ -43,7 +43,11 @@ const SCOPE = { name: 'agent-ops-store' };
  * const exporter = new OTLPTraceExporter({ url: 'http://collector:4318/v1/traces' });
  * await exportMissions(store, exporter, { since: new Date(Date.now() - 3_600_000) });
  */
-export async function exportMissions(store: SQLiteStore, exporter: SpanExporter, options: ExportMissionsOptions = {}): Promise<ExportMissionsResult> {
+export async function exportMissions(
+  store: SQLiteStore,
+  exporter: SpanExporter,
+  options: ExportMissionsOptions = {},
+): Promise<ExportMissionsResult> {
   if (options === null || typeof options !== 'object') throw new StoreError('INVALID_INPUT', 'exportMissions options must be an object');
   const resource = options.resource ?? defaultResource({ 'service.name': 'agent-ops-store' });
   const missions = await selectMissions(store, options);
@@ -73,8 +77,14 @@ async function selectMissions(store: SQLiteStore, options: ExportMissionsOptions
 }
 
 function sinceText(since: Date | string): string {
-  const date = since instanceof Date ? since : typeof since === 'string' ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(since) ? since : `${since}Z`) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw new StoreError('INVALID_INPUT', `since must be a Date or a time string, got ${String(since)}`);
+  const date =
+    since instanceof Date
+      ? since
+      : typeof since === 'string'
+        ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(since) ? since : `${since}Z`)
+        : undefined;
+  if (!date || Number.isNaN(date.getTime()))
+    throw new StoreError('INVALID_INPUT', `since must be a Date or a time string, got ${String(since)}`);
   return formatTimestamp(date);
 }
 

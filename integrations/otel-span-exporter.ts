@@ -1,7 +1,17 @@
-import type { JsonValue, SQLiteStore, StoreTransaction } from 'agent-ops-store';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { JsonValue, SQLiteStore, StoreTransaction } from 'agent-ops-store';
 import { fromHrTime, GEN_AI, STATUS_ERROR, textAttribute } from './otel-spans.js';
-import { beginMission, type ChosenTool, type EndStatus, endMission, jsonSafe, TOOL_CHOICE, toolChoiceRationale, toolResult, wellFormed } from './records.js';
+import {
+  beginMission,
+  type ChosenTool,
+  type EndStatus,
+  endMission,
+  jsonSafe,
+  TOOL_CHOICE,
+  toolChoiceRationale,
+  toolResult,
+  wellFormed,
+} from './records.js';
 import { consoleWarning, type WarningSink, WriteQueue } from './write-queue.js';
 
 type ExportResult = Parameters<Parameters<SpanExporter['export']>[1]>[0];

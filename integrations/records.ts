@@ -72,7 +72,8 @@ export function wellFormed(text: string): string {
 
 /** The message of anything thrown, as text the store accepts. */
 export function errorText(error: unknown): string {
-  const message = error instanceof Error ? error.message || error.name : typeof error === 'string' ? error : JSON.stringify(jsonSafe(error));
+  const message =
+    error instanceof Error ? error.message || error.name : typeof error === 'string' ? error : JSON.stringify(jsonSafe(error));
   return wellFormed(message || 'unknown error');
 }
 

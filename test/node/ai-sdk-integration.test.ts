@@ -37,7 +37,12 @@ describe('AI SDK integration (agentOpsTelemetry)', () => {
     expect(await recordedRun(store)).toEqual(expectedRun(callId, 'weather-agent'));
     expect(phases).toEqual([0, 0, 1, 2]);
     const mission = await store.missions.get(callId);
-    expect(mission?.metadata).toEqual({ functionId: 'weather-agent', operationId: 'ai.generateText', provider: 'mock-provider', modelId: 'mock-model' });
+    expect(mission?.metadata).toEqual({
+      functionId: 'weather-agent',
+      operationId: 'ai.generateText',
+      provider: 'mock-provider',
+      modelId: 'mock-model',
+    });
     const [first] = await store.toolCalls.list({ mission: callId });
     const [decision] = await store.decisions.history(callId);
     expect(decision!.timestamp <= first!.timestamp).toBe(true);

@@ -1,12 +1,12 @@
-import { openStore, type SQLiteStore } from 'agent-ops-store';
-import { memoryAdapter } from 'agent-ops-store/adapters/memory';
-import { AgentOpsCallbackHandler } from 'agent-ops-store/integrations/langchain';
 import { AIMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import { tool } from '@langchain/core/tools';
 import { FakeStreamingChatModel } from '@langchain/core/utils/testing';
 import { MemorySaver } from '@langchain/langgraph';
 import { createReactAgent } from '@langchain/langgraph/prebuilt';
+import { openStore, type SQLiteStore } from 'agent-ops-store';
+import { memoryAdapter } from 'agent-ops-store/adapters/memory';
+import { AgentOpsCallbackHandler } from 'agent-ops-store/integrations/langchain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
@@ -82,7 +82,9 @@ describe('LangChain integration (AgentOpsCallbackHandler)', () => {
     expect(missions).toHaveLength(1);
     expect(missions[0]).toMatchObject({ uuid: 'ticket-42', status: 'completed', metadata: { threadId: 'ticket-42' } });
 
-    const calls = (await store.toolCalls.list({ mission: 'ticket-42' })).sort((a, b) => JSON.stringify(a.result).localeCompare(JSON.stringify(b.result)));
+    const calls = (await store.toolCalls.list({ mission: 'ticket-42' })).sort((a, b) =>
+      JSON.stringify(a.result).localeCompare(JSON.stringify(b.result)),
+    );
     expect(calls.map((call) => [call.toolName, call.args, call.success, call.errorMessage, call.agentName])).toEqual([
       ['get_weather', { city: 'Paris' }, true, null, 'support-agent'],
       ['lookup_ticket', { id: 7 }, false, 'ticket service unavailable', 'support-agent'],
@@ -114,11 +116,22 @@ describe('LangChain integration (AgentOpsCallbackHandler)', () => {
     expect(call).toMatchObject({ toolName: 'lookup_ticket', args: { id: 9 }, success: false, errorMessage: 'ticket service unavailable' });
 
     const root = '0b6f8f7e-1111-4c3a-9a5e-7a3c2b1d0e9f';
-    await handler.handleChainStart({ lc: 1, type: 'not_implemented', id: ['AgentExecutor'] }, {}, root, undefined, [], {}, 'chain', 'AgentExecutor');
+    await handler.handleChainStart(
+      { lc: 1, type: 'not_implemented', id: ['AgentExecutor'] },
+      {},
+      root,
+      undefined,
+      [],
+      {},
+      'chain',
+      'AgentExecutor',
+    );
     await handler.handleAgentAction({ tool: 'search', toolInput: { q: 'argv' }, log: 'I should search for argv.' }, root);
     await handler.handleChainEnd({}, root);
     await handler.flush();
-    expect((await store.decisions.history(root)).map((decision) => decision.rationale)).toEqual(['I should search for argv.\ncalls: search']);
+    expect((await store.decisions.history(root)).map((decision) => decision.rationale)).toEqual([
+      'I should search for argv.\ncalls: search',
+    ]);
     expect((await store.missions.get(root))?.status).toBe('completed');
   });
 

@@ -1,10 +1,10 @@
+import { OpenTelemetry } from '@ai-sdk/otel';
+import { context, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { openStore, type SQLiteStore } from 'agent-ops-store';
 import { memoryAdapter } from 'agent-ops-store/adapters/memory';
 import { agentOpsTelemetry } from 'agent-ops-store/integrations/ai-sdk';
 import { AgentOpsSpanExporter } from 'agent-ops-store/integrations/otel';
-import { OpenTelemetry } from '@ai-sdk/otel';
-import { context, trace } from '@opentelemetry/api';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { generateText, stepCountIs } from 'ai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentTools, expectedRun, recordedRun, scriptedModel } from '../fixtures/ai-sdk-agent.js';
@@ -65,7 +65,9 @@ describe('OpenTelemetry in (AgentOpsSpanExporter)', () => {
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const tracer = provider.getTracer('test');
 
-    const agent = tracer.startSpan('invoke_agent planner', { attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'planner' } });
+    const agent = tracer.startSpan('invoke_agent planner', {
+      attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'planner' },
+    });
     const inside = trace.setSpan(context.active(), agent);
     const toolSpan = tracer.startSpan(
       'execute_tool search',
@@ -86,7 +88,11 @@ describe('OpenTelemetry in (AgentOpsSpanExporter)', () => {
     expect(await viaSpans.toolCalls.list()).toEqual([]);
     agent.setStatus({ code: 2, message: 'gave up' });
     agent.end();
-    const stray = tracer.startSpan('execute_tool lost', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'lost' } }, trace.setSpan(context.active(), tracer.startSpan('unrelated')));
+    const stray = tracer.startSpan(
+      'execute_tool lost',
+      { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'lost' } },
+      trace.setSpan(context.active(), tracer.startSpan('unrelated')),
+    );
     stray.end();
     await provider.forceFlush();
     await exporter.forceFlush();
@@ -95,7 +101,14 @@ describe('OpenTelemetry in (AgentOpsSpanExporter)', () => {
     const mission = await viaSpans.missions.get(`${traceId}-${spanId}`);
     expect(mission).toMatchObject({ status: 'failed', phase: 'invoke_agent' });
     expect(await viaSpans.toolCalls.list({ mission: mission!.id })).toMatchObject([
-      { toolName: 'search', args: { q: 'argv' }, success: false, errorMessage: 'search timed out', agentName: 'planner', result: { toolCallId: 'c1', errorType: 'TimeoutError' } },
+      {
+        toolName: 'search',
+        args: { q: 'argv' },
+        success: false,
+        errorMessage: 'search timed out',
+        agentName: 'planner',
+        result: { toolCallId: 'c1', errorType: 'TimeoutError' },
+      },
     ]);
     await provider.shutdown();
     expect(warnings).toEqual(['1 tool span(s) had no agent span and were not recorded']);

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { openStore, type SQLiteStore } from 'agent-ops-store';
 import { memoryAdapter } from 'agent-ops-store/adapters/memory';
 import { agentOpsTelemetry } from 'agent-ops-store/integrations/ai-sdk';
 import { exportMissions } from 'agent-ops-store/integrations/otel';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { generateText, stepCountIs } from 'ai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentTools, scriptedModel } from '../fixtures/ai-sdk-agent.js';
@@ -57,7 +57,12 @@ async function receiver(): Promise<{ url: string; spans: OtlpSpan[]; close(): Pr
 }
 
 const attributes = (span: { attributes: { key: string; value: OtlpValue }[] }) =>
-  Object.fromEntries(span.attributes.map(({ key, value }) => [key, value.stringValue ?? (value.intValue === undefined ? value.boolValue : Number(value.intValue))]));
+  Object.fromEntries(
+    span.attributes.map(({ key, value }) => [
+      key,
+      value.stringValue ?? (value.intValue === undefined ? value.boolValue : Number(value.intValue)),
+    ]),
+  );
 const stored = (time: string) => BigInt(Date.parse(time.replace(' ', 'T'))) * 1_000_000n;
 
 describe('OpenTelemetry out (exportMissions)', () => {
@@ -98,9 +103,9 @@ describe('OpenTelemetry out (exportMissions)', () => {
       });
       expect(BigInt(root!.startTimeUnixNano)).toBe(stored(mission.createdAt));
       expect(BigInt(root!.endTimeUnixNano) >= stored(mission.completedAt!)).toBe(true);
-      expect(root!.events?.map((event) => [event.name, BigInt(event.timeUnixNano), attributes(event)['agent_ops.decision.rationale']])).toEqual(
-        decisions.map((decision) => ['agent_ops.decision', stored(decision.timestamp), decision.rationale]),
-      );
+      expect(
+        root!.events?.map((event) => [event.name, BigInt(event.timeUnixNano), attributes(event)['agent_ops.decision.rationale']]),
+      ).toEqual(decisions.map((decision) => ['agent_ops.decision', stored(decision.timestamp), decision.rationale]));
 
       expect(children).toHaveLength(calls.length);
       for (const call of calls) {
@@ -141,7 +146,9 @@ describe('OpenTelemetry out (exportMissions)', () => {
   it('rejects an unknown mission with NOT_FOUND and an exporter failure with IO', async () => {
     const otlp = await receiver();
     await otlp.close();
-    await expect(exportMissions(store, new OTLPTraceExporter({ url: otlp.url }), { mission: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(exportMissions(store, new OTLPTraceExporter({ url: otlp.url }), { mission: 'nope' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     await store.missions.create({ phase: 'PLANNING', uuid: 'm1' });
     const closed = new OTLPTraceExporter({ url: otlp.url, timeoutMillis: 2000 });
     await expect(exportMissions(store, closed)).rejects.toMatchObject({ code: 'IO' });
