@@ -23,6 +23,7 @@ import {
   errorText,
   errorType,
   jsonSafe,
+  requireStoreAndOptions,
   TOOL_CHOICE,
   toolChoiceRationale,
   toolResult,
@@ -70,6 +71,7 @@ interface CallState {
  * // or for every call: registerTelemetry(agentOpsTelemetry(store));
  */
 export function agentOpsTelemetry(store: SQLiteStore, options: AgentOpsTelemetryOptions = {}): AgentOpsTelemetry {
+  requireStoreAndOptions('agentOpsTelemetry', store, options);
   const queue = new WriteQueue(options.onWarning ?? consoleWarning('ai-sdk'));
   const phaseOf = options.phase ?? ((stepNumber: number) => `step ${stepNumber + 1}`);
   const calls = new Map<string, CallState>();

@@ -16,6 +16,7 @@ import {
   errorText,
   errorType,
   jsonSafe,
+  requireStoreAndOptions,
   TOOL_CHOICE,
   toolChoiceRationale,
   toolResult,
@@ -67,6 +68,7 @@ export class AgentOpsCallbackHandler extends BaseCallbackHandler {
 
   constructor(store: SQLiteStore, options: AgentOpsCallbackHandlerOptions = {}) {
     super({ _awaitHandler: true });
+    requireStoreAndOptions('AgentOpsCallbackHandler', store, options);
     this.#store = store;
     this.#queue = new WriteQueue(options.onWarning ?? consoleWarning('langchain'));
     this.#agentName = options.agentName;

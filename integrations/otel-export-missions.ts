@@ -9,7 +9,7 @@ import {
   type ToolCall,
 } from 'agent-ops-store';
 import { type Attributes, GEN_AI, SPAN_KIND_INTERNAL, STATUS_ERROR, STATUS_UNSET, toHrTime } from './otel-spans.js';
-import { readToolResult } from './records.js';
+import { readToolResult, requireStoreAndOptions } from './records.js';
 
 type Resource = ReadableSpan['resource'];
 type ExportResult = Parameters<Parameters<SpanExporter['export']>[1]>[0];
@@ -48,7 +48,7 @@ export async function exportMissions(
   exporter: SpanExporter,
   options: ExportMissionsOptions = {},
 ): Promise<ExportMissionsResult> {
-  if (options === null || typeof options !== 'object') throw new StoreError('INVALID_INPUT', 'exportMissions options must be an object');
+  requireStoreAndOptions('exportMissions', store, options);
   const resource = options.resource ?? defaultResource({ 'service.name': 'agent-ops-store' });
   const missions = await selectMissions(store, options);
   let spans = 0;

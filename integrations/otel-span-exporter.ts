@@ -7,6 +7,7 @@ import {
   type EndStatus,
   endMission,
   jsonSafe,
+  requireStoreAndOptions,
   TOOL_CHOICE,
   toolChoiceRationale,
   toolResult,
@@ -59,6 +60,7 @@ export class AgentOpsSpanExporter implements SpanExporter {
   #shutdown = false;
 
   constructor(store: SQLiteStore, options: AgentOpsSpanExporterOptions = {}) {
+    requireStoreAndOptions('AgentOpsSpanExporter', store, options);
     this.#store = store;
     this.#queue = new WriteQueue(options.onWarning ?? consoleWarning('otel'));
     this.#missionUuid = options.missionUuid ?? ((span) => `${span.spanContext().traceId}-${span.spanContext().spanId}`);

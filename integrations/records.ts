@@ -1,4 +1,4 @@
-import type { JsonValue, MissionStatus, StoreTransaction } from 'agent-ops-store';
+import { type JsonValue, type MissionStatus, type SQLiteStore, StoreError, type StoreTransaction } from 'agent-ops-store';
 
 /**
  * What an integration keeps in a tool call's `result` column: the id the model gave the call
@@ -104,3 +104,11 @@ export async function endMission(tx: StoreTransaction, uuid: string, status: End
 
 /** How a mission can end. */
 export type EndStatus = Exclude<MissionStatus, 'pending' | 'in_progress'>;
+
+/** Refuses, before any agent runs, a store or options that are not what an integration needs: INVALID_INPUT naming the call. */
+export function requireStoreAndOptions(where: string, store: SQLiteStore, options: unknown): void {
+  if (store === null || typeof store !== 'object' || typeof store.transaction !== 'function' || typeof store.missions !== 'object') {
+    throw new StoreError('INVALID_INPUT', `${where} needs an open store from openStore()`);
+  }
+  if (options === null || typeof options !== 'object') throw new StoreError('INVALID_INPUT', `${where} options must be an object`);
+}

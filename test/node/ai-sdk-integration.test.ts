@@ -83,6 +83,11 @@ describe('AI SDK integration (agentOpsTelemetry)', () => {
     expect((await store.missions.get('aborted'))?.status).toBe('cancelled');
   });
 
+  it('refuses a missing store or options that are not an object, before any run', () => {
+    expect(() => agentOpsTelemetry(undefined as unknown as SQLiteStore)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => agentOpsTelemetry(store, null as unknown as object)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+
   it('reports recording failures to onWarning and never breaks the run', async () => {
     const warnings: string[] = [];
     const telemetry = agentOpsTelemetry(store, { onWarning: (message) => warnings.push(message) });
