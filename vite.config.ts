@@ -22,11 +22,25 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
           'adapters/memory': 'adapters/memory.ts',
           'adapters/fs': 'adapters/fs.ts',
           'adapters/indexeddb': 'adapters/indexeddb.ts',
+          'integrations/ai-sdk': 'integrations/ai-sdk.ts',
+          'integrations/langchain': 'integrations/langchain.ts',
+          'integrations/otel': 'integrations/otel.ts',
         },
         formats: ['es'],
       },
       rollupOptions: {
-        external: [/^node:/, 'sql.js', /^sql\.js\/dist\/.*\.js$/, 'idb-keyval'],
+        // The integrations import the package by name (the main entry stays one copy at run time) and
+        // their frameworks are the user's own, optional peer dependencies: none of them is bundled.
+        external: [
+          /^node:/,
+          'sql.js',
+          /^sql\.js\/dist\/.*\.js$/,
+          'idb-keyval',
+          /^agent-ops-store(\/|$)/,
+          /^ai(\/|$)/,
+          /^@langchain\//,
+          /^@opentelemetry\//,
+        ],
       },
     },
     test: {
