@@ -18,6 +18,7 @@ export default defineConfig({
         'adapters/memory': 'adapters/memory.ts',
         'adapters/fs': 'adapters/fs.ts',
         'adapters/indexeddb': 'adapters/indexeddb.ts',
+        testing: 'testing/adapter-contract.ts',
       },
       formats: ['es'],
     },
