@@ -25,6 +25,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
           'integrations/ai-sdk': 'integrations/ai-sdk.ts',
           'integrations/langchain': 'integrations/langchain.ts',
           'integrations/otel': 'integrations/otel.ts',
+          testing: 'testing/adapter-contract.ts',
         },
         formats: ['es'],
       },

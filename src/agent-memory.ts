@@ -2,7 +2,16 @@ import { textBytes } from './connection.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toJsonText } from './json-value.js';
 import { addSeconds, formatTimestamp } from './timestamp.js';
-import { type MissionRef, optionalNonNegative, optionalObject, requireMissionRef, requireText, resolveMission } from './validate.js';
+import {
+  type MissionRef,
+  optionalNonNegative,
+  optionalObject,
+  type PageOptions,
+  pageParams,
+  requireMissionRef,
+  requireText,
+  resolveMission,
+} from './validate.js';
 
 /** Options of `memory.set`. */
 export interface SetMemoryOptions {
@@ -53,13 +62,17 @@ export class AgentMemoryRepository {
     });
   }
 
-  /** The mission's live keys and values. */
-  async entries(ref: MissionRef): Promise<Record<string, JsonValue>> {
+  /**
+   * The mission's live keys and values, paged by key (SQLite's binary order) with `limit` and
+   * `offset`. The object lists integer-like keys ("7") first, as every JS object does.
+   */
+  async entries(ref: MissionRef, options?: PageOptions): Promise<Record<string, JsonValue>> {
     const mission = requireMissionRef(ref);
+    const [limit, offset] = pageParams(optionalObject('memory.entries options', options));
     return this.#exec.read((conn) => {
       const rows = conn.all(
-        'SELECT key, value FROM agent_memory WHERE mission_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY key',
-        [resolveMission(conn, mission), formatTimestamp(this.#exec.now())],
+        'SELECT key, value FROM agent_memory WHERE mission_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY key LIMIT ? OFFSET ?',
+        [resolveMission(conn, mission), formatTimestamp(this.#exec.now()), limit, offset],
       );
       return Object.fromEntries(rows.map((r) => [String(r.key), fromJsonText(r.value)]));
     });

@@ -14,6 +14,9 @@ export type Row = Record<string, SqlValue>;
 export class Connection {
   readonly db: Database;
   readonly #statements = new Map<string, Statement>();
+  // Statements kept open between store calls (store.iterate), with who holds them and what to
+  // tell them when the connection ends them.
+  readonly #held = new Map<Statement, { readonly owner: object | null; readonly ended: (why: string) => void }>();
 
   constructor(db: Database) {
     this.db = db;
@@ -102,6 +105,30 @@ export class Connection {
     return (row?.[0] as SqlValue | undefined) ?? null;
   }
 
+  /**
+   * Keeps `statement` open across store calls until the returned release is called or the
+   * connection ends it (`endHeld`, `close`), which frees it and calls `ended` with why.
+   */
+  hold(statement: Statement, ended: (why: string) => void, owner: object | null = null): () => void {
+    this.#held.set(statement, { owner, ended });
+    return () => {
+      if (this.#held.delete(statement)) statement.free();
+    };
+  }
+
+  /**
+   * Frees the held statements (of `owner` only, when given) and tells their holders why.
+   * SQLite refuses DROP and VACUUM while any statement is mid-way, so they run after this.
+   */
+  endHeld(why: string, owner?: object): void {
+    for (const [statement, holder] of this.#held) {
+      if (owner !== undefined && holder.owner !== owner) continue;
+      this.#held.delete(statement);
+      statement.free();
+      holder.ended(why);
+    }
+  }
+
   /** Frees cached statements; needed after the schema of a cached statement's table changed. */
   clearStatements(): void {
     for (const statement of this.#statements.values()) statement.free();
@@ -110,6 +137,7 @@ export class Connection {
 
   /** Frees everything and closes the database. */
   close(): void {
+    this.endHeld('the store closed or reloaded its durable state');
     this.clearStatements();
     this.db.close();
   }

@@ -1,7 +1,17 @@
 import type { Row } from './connection.js';
 import type { Executor } from './executor.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
-import { type MissionRef, requireMissionRef, requireObject, requireString, requireText, resolveMission } from './validate.js';
+import {
+  type MissionRef,
+  optionalObject,
+  type PageOptions,
+  pageParams,
+  requireMissionRef,
+  requireObject,
+  requireString,
+  requireText,
+  resolveMission,
+} from './validate.js';
 
 /** One decision as stored. */
 export interface Decision {
@@ -49,11 +59,18 @@ export class DecisionRepository {
     });
   }
 
-  /** A mission's decisions, oldest first (by timestamp, then by insertion). */
-  async history(ref: MissionRef): Promise<Decision[]> {
+  /** A mission's decisions, oldest first (by timestamp, then by insertion); pages with `limit` and `offset`. */
+  async history(ref: MissionRef, options?: PageOptions): Promise<Decision[]> {
     const mission = requireMissionRef(ref);
+    const [limit, offset] = pageParams(optionalObject('decisions.history options', options));
     return this.#exec.read((conn) =>
-      conn.all('SELECT * FROM decisions WHERE mission_id = ? ORDER BY timestamp, id', [resolveMission(conn, mission)]).map(toDecision),
+      conn
+        .all('SELECT * FROM decisions WHERE mission_id = ? ORDER BY timestamp, id LIMIT ? OFFSET ?', [
+          resolveMission(conn, mission),
+          limit,
+          offset,
+        ])
+        .map(toDecision),
     );
   }
 }

@@ -17,11 +17,20 @@ export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepositor
 export { MISSION_TRANSITIONS } from './missions.js';
 export type { LoadedState, PersistenceAdapter } from './persistence-adapter.js';
 export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartPlaybookRunInput } from './playbook-runs.js';
-export type { QueryParams, QueryValue } from './raw-query.js';
+export type { QueryParams, QueryValue, RunResult } from './raw-query.js';
+export type { IterateOptions } from './row-iterator.js';
 export type { OpenStoreOptions } from './store.js';
 export { openStore, SQLiteStore } from './store.js';
 export { formatTimestamp, MAX_TIMESTAMP } from './timestamp.js';
-export type { RecordToolCallInput, ToolCall, ToolCallFilter, ToolCallRepository, ToolStats } from './tool-calls.js';
+export type {
+  ListToolCallsOptions,
+  RecordToolCallInput,
+  ToolCall,
+  ToolCallFilter,
+  ToolCallRepository,
+  ToolStats,
+  TrackOptions,
+} from './tool-calls.js';
 export { TrackError } from './track-error.js';
 export type { StoreTransaction } from './transaction-runner.js';
-export type { MissionRef } from './validate.js';
+export type { MissionRef, PageOptions } from './validate.js';

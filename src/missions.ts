@@ -3,7 +3,17 @@ import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toNullableJsonText } from './json-value.js';
 import { formatTimestamp } from './timestamp.js';
-import { describe, type MissionRef, optionalObject, requireMissionRef, requireObject, requireText, resolveMission } from './validate.js';
+import {
+  describe,
+  type MissionRef,
+  optionalObject,
+  type PageOptions,
+  pageParams,
+  requireMissionRef,
+  requireObject,
+  requireText,
+  resolveMission,
+} from './validate.js';
 
 /** Where a mission is in its lifecycle. */
 export type MissionStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
@@ -28,12 +38,10 @@ export interface CreateMissionInput {
   readonly metadata?: unknown;
 }
 
-/** Filters for `missions.list`. */
-export interface ListMissionsOptions {
+/** Filters and paging of `missions.list`. */
+export interface ListMissionsOptions extends PageOptions {
   readonly status?: MissionStatus;
   readonly phase?: string;
-  readonly limit?: number;
-  readonly offset?: number;
 }
 
 const STATUSES: readonly MissionStatus[] = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];
@@ -87,13 +95,12 @@ export class MissionRepository {
     });
   }
 
-  /** Missions, oldest first, optionally filtered by status or phase. */
+  /** Missions, oldest first (by id), optionally filtered by status or phase; pages with `limit` and `offset`. */
   async list(filter?: ListMissionsOptions): Promise<Mission[]> {
     const options = optionalObject('missions.list options', filter);
     if (options.status !== undefined) requireStatus(options.status);
     if (options.phase !== undefined) requireText('phase', options.phase);
-    const limit = pageSize('limit', options.limit, -1);
-    const offset = pageSize('offset', options.offset, 0);
+    const [limit, offset] = pageParams(options);
     return this.#exec.read((conn) =>
       conn
         .all('SELECT * FROM missions WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR phase = ?2) ORDER BY id LIMIT ?3 OFFSET ?4', [
@@ -151,14 +158,6 @@ function requireStatus(value: unknown): MissionStatus {
     throw new StoreError('INVALID_INPUT', `status must be one of ${STATUSES.join(', ')}, got ${describe(value)}`);
   }
   return value as MissionStatus;
-}
-
-function pageSize(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new StoreError('INVALID_INPUT', `${field} must be an integer >= 0, got ${describe(value)}`);
-  }
-  return value;
 }
 
 function toMission(row: Row): Mission {

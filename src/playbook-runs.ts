@@ -6,7 +6,10 @@ import { formatTimestamp } from './timestamp.js';
 import {
   describe,
   type MissionRef,
+  optionalObject,
   optionalString,
+  type PageOptions,
+  pageParams,
   requireBoolean,
   requireMissionRef,
   requireObject,
@@ -94,11 +97,18 @@ export class PlaybookRunRepository {
     });
   }
 
-  /** A mission's runs, oldest first. */
-  async list(ref: MissionRef): Promise<PlaybookRun[]> {
+  /** A mission's runs, oldest first (by start, then by id); pages with `limit` and `offset`. */
+  async list(ref: MissionRef, options?: PageOptions): Promise<PlaybookRun[]> {
     const mission = requireMissionRef(ref);
+    const [limit, offset] = pageParams(optionalObject('playbookRuns.list options', options));
     return this.#exec.read((conn) =>
-      conn.all('SELECT * FROM playbook_runs WHERE mission_id = ? ORDER BY started_at, id', [resolveMission(conn, mission)]).map(toRun),
+      conn
+        .all('SELECT * FROM playbook_runs WHERE mission_id = ? ORDER BY started_at, id LIMIT ? OFFSET ?', [
+          resolveMission(conn, mission),
+          limit,
+          offset,
+        ])
+        .map(toRun),
     );
   }
 }

@@ -1,7 +1,7 @@
 import { type Connection, type Row, sqlError } from './connection.js';
 import { StoreError } from './errors.js';
 import { checkSettings, classifyStatement, readSettings, rememberKind, type StatementKind } from './sql-guard.js';
-import type { BindParams, SqlValue } from './sql-js.js';
+import type { BindParams, SqlValue, SqlJsStatement as Statement } from './sql-js.js';
 import { describe, isWellFormed, requireString } from './validate.js';
 
 /** Values `store.query` binds: booleans become 1 and 0. */
@@ -46,6 +46,18 @@ export function probeQuery(conn: Connection, request: QueryRequest): StatementKi
   }
 }
 
+/** What `store.run` resolves with: as better-sqlite3's `run()` gives it. */
+export interface RunResult {
+  /** Rows the statement inserted, updated or deleted itself (not those of triggers or cascades); 0 for anything else. */
+  readonly changes: number;
+  /**
+   * SQLite's `last_insert_rowid()` after the statement: the rowid of the last row inserted on
+   * the store's connection, so after a statement that inserted nothing, an earlier insert's.
+   * A number, or a bigint beyond ±(2^53 - 1), where a number would lose digits.
+   */
+  readonly lastInsertRowid: number | bigint;
+}
+
 /**
  * Runs one statement with bound parameters inside the caller's transaction; its rows as plain
  * objects. The statement must pass the guard (see sql-guard.ts); VACUUM is refused here, as it
@@ -53,13 +65,80 @@ export function probeQuery(conn: Connection, request: QueryRequest): StatementKi
  */
 export function runQuery(conn: Connection, sql: string | QueryRequest, params?: QueryParams): Row[] {
   const request = typeof sql === 'string' ? queryRequest(sql, params) : sql;
+  return execute(conn, request, (statement) => {
+    const rows: Row[] = [];
+    while (statement.step()) rows.push(statement.getAsObject());
+    return rows;
+  });
+}
+
+/** Like runQuery, but steps through any rows without keeping them and says what changed. */
+export function runStatement(conn: Connection, request: QueryRequest): RunResult {
+  return execute(conn, request, (statement) => {
+    const before = totalChanges(conn);
+    while (statement.step());
+    // changes() keeps the count of the last INSERT, UPDATE or DELETE that ran: a statement
+    // that changed nothing (a SELECT, DDL, an UPDATE matching no row) must not report it.
+    const changes = totalChanges(conn) === before ? 0 : conn.db.getRowsModified();
+    return { changes, lastInsertRowid: lastInsertRowid(conn) };
+  });
+}
+
+/** The connection's `last_insert_rowid()`, as a number while that is exact. */
+export function lastInsertRowid(conn: Connection): number | bigint {
+  const value = conn.rawRows('SELECT last_insert_rowid()')[0]![0] as bigint;
+  return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function totalChanges(conn: Connection): bigint {
+  return conn.rawRows('SELECT total_changes()')[0]![0] as bigint;
+}
+
+/**
+ * Prepares a read for `store.iterate`, bound and ready to step, and leaves it open: the caller
+ * frees it. Refuses with INVALID_INPUT a statement that writes (rows, the schema, VACUUM). Run
+ * it inside a transaction, as the guard needs (see probeQuery).
+ */
+export function openCursor(conn: Connection, request: QueryRequest, what: string): Statement {
+  return guarded(
+    conn,
+    request.sql,
+    (kind, statement) => {
+      if (kind !== 'read') {
+        throw new StoreError('INVALID_INPUT', `${what} runs reads only, and this statement writes: use store.run() or store.query()`);
+      }
+      try {
+        statement.bind(request.params);
+      } catch (error) {
+        throw sqlError(error, request.sql);
+      }
+      return statement;
+    },
+    true,
+  );
+}
+
+/** Up to `size` more rows of an open cursor; fewer once it is exhausted. */
+export function readBatch(statement: Statement, size: number, sql: string): Row[] {
+  const rows: Row[] = [];
+  try {
+    while (rows.length < size && statement.step()) rows.push(statement.getAsObject());
+  } catch (error) {
+    throw sqlError(error, sql);
+  }
+  return rows;
+}
+
+/** Runs a statement the guard let through; a schema change first ends the open store.iterate statements, which would block it. */
+function execute<T>(conn: Connection, request: QueryRequest, step: (statement: Statement) => T): T {
   return guarded(conn, request.sql, (kind, statement) => {
     if (kind === 'vacuum') throw new StoreError('INVALID_INPUT', 'VACUUM cannot run inside a transaction');
+    if (kind === 'schema') conn.endHeld('a schema change ran between its batches');
     try {
       statement.bind(request.params);
-      const rows: Row[] = [];
-      while (statement.step()) rows.push(statement.getAsObject());
-      return rows;
+      return step(statement);
     } catch (error) {
       throw sqlError(error, request.sql);
     }
@@ -69,15 +148,12 @@ export function runQuery(conn: Connection, sql: string | QueryRequest, params?: 
 /**
  * Prepares the one statement of `sql`, has the guard judge it, runs `use`, and checks the
  * settings the store relies on after preparing and after running (setting them back and
- * refusing the query when one changed).
+ * refusing the query when one changed). With `keep`, a statement `use` returned is not freed.
  */
-function guarded<T>(
-  conn: Connection,
-  sql: string,
-  use: (kind: StatementKind, statement: NonNullable<ReturnType<Connection['prepareFirst']>['statement']>) => T,
-): T {
+function guarded<T>(conn: Connection, sql: string, use: (kind: StatementKind, statement: Statement) => T, keep = false): T {
   const before = readSettings(conn);
-  let statement: ReturnType<Connection['prepareFirst']>['statement'] = null;
+  let statement: Statement | null = null;
+  let kept = false;
   try {
     const first = conn.prepareFirst(sql);
     statement = first.statement;
@@ -88,9 +164,10 @@ function guarded<T>(
     checkSettings(conn, before);
     const result = use(kind, statement);
     checkSettings(conn, before);
+    kept = keep;
     return result;
   } finally {
-    statement?.free();
+    if (!kept) statement?.free();
   }
 }
 

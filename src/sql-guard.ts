@@ -1,8 +1,12 @@
 import type { Connection } from './connection.js';
 import { StoreError } from './errors.js';
 
-/** How the store must run a statement the guard let through. */
-export type StatementKind = 'statement' | 'vacuum';
+/**
+ * How the store must run a statement the guard let through: a read (changes nothing), a write
+ * of rows, a schema change (ends open `store.iterate` statements first, which would block it),
+ * or VACUUM (outside any transaction).
+ */
+export type StatementKind = 'read' | 'write' | 'schema' | 'vacuum';
 
 /** One instruction of a prepared statement's program, as `EXPLAIN` lists it. */
 interface Instruction {
@@ -156,7 +160,7 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
   // statements of leading semicolons. EXPLAIN must come right before the statement itself.
   const body = text.replace(/^(?:\s+|;|--[^\n]*(?:\n|$)|\/\*[\s\S]*?(?:\*\/|$))*/, '');
   // An EXPLAIN statement only lists a program; it runs nothing (and cannot be explained).
-  if (/^EXPLAIN\b/i.test(body)) return 'statement';
+  if (/^EXPLAIN\b/i.test(body)) return 'read';
   let program: Instruction[];
   try {
     program = conn.rowsOnce(`EXPLAIN ${body}`).map((row) => ({
@@ -172,6 +176,8 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
   const changesSchema = program.some((op) => DDL_OPCODES.has(op.opcode));
   const dropsMainTable = program.some((op) => op.opcode === 'DropTable' && op.p1 === 0);
   const parsesMain = program.some((op) => op.opcode === 'ParseSchema' && op.p1 === 0);
+  // A write transaction on any database (P2 non-zero), or VACUUM INTO, which writes a file.
+  let writes = false;
   for (const op of program) {
     switch (op.opcode) {
       case 'AutoCommit':
@@ -206,12 +212,15 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
       case 'Transaction':
         // P1 is the database (0 main, 1 temp, 2+ attached), P2 non-zero a write.
         if (op.p1 !== 0 && op.p2 !== 0 && !dropsMainTable && !parsesMain) return refuse(TEMP);
+        if (op.p2 !== 0) writes = true;
         break;
       case 'Vacuum':
         // P2 names the target of VACUUM INTO; without one the store's own database is rebuilt.
         if (op.p2 === 0) return 'vacuum';
+        writes = true;
         break;
     }
   }
-  return 'statement';
+  if (changesSchema) return 'schema';
+  return writes ? 'write' : 'read';
 }

@@ -11,8 +11,18 @@ import { checkMigrations, type Migration, migrate, refuseNewerSchema, schemaMigr
 import { MissionRepository } from './missions.js';
 import type { PersistenceAdapter } from './persistence-adapter.js';
 import { PlaybookRunRepository } from './playbook-runs.js';
-import { probeQuery, type QueryParams, queryRequest, runQuery } from './raw-query.js';
+import {
+  lastInsertRowid,
+  probeQuery,
+  type QueryParams,
+  type QueryRequest,
+  queryRequest,
+  type RunResult,
+  runQuery,
+  runStatement,
+} from './raw-query.js';
 import { replayRecords } from './replay.js';
+import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import { readClock } from './timestamp.js';
@@ -149,26 +159,59 @@ export class SQLiteStore {
   }
 
   /**
-   * Runs one SQL statement, parameters bound, and gives its rows as plain objects. Writes are
-   * journaled like any other; schema changes and VACUUM checkpoint.
+   * Runs one SQL statement, parameters bound, and gives its rows as plain objects, typed as
+   * `T` (unchecked: the SQL decides the columns). Writes are journaled like any other; schema
+   * changes and VACUUM checkpoint.
    *
    * @example
-   * await store.query('SELECT tool_name, COUNT(*) AS n FROM tool_calls WHERE success = ? GROUP BY tool_name', [0]);
+   * await store.query<{ tool_name: string; n: number }>('SELECT tool_name, COUNT(*) AS n FROM tool_calls WHERE success = ? GROUP BY tool_name', [0]);
    */
-  async query(sql: string, params?: QueryParams): Promise<Row[]> {
-    const request = queryRequest(sql, params);
-    const kind = knownKind(request.sql) ?? (await this.#queue.run(() => probeQuery(this.#open(), request), 'store.query()'));
-    if (kind === 'vacuum') {
-      return this.#queue.run(async () => {
-        const conn = this.#open();
-        conn.exec('VACUUM');
-        // VACUUM may renumber rowids of tables without an INTEGER PRIMARY KEY: only a
-        // checkpoint, never a record, can carry that.
-        await this.#checkpointOrReload();
-        return [];
-      }, 'store.query()');
-    }
-    return this.#write((conn) => runQuery(conn, request), true, 'store.query()');
+  query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
+    return this.#statement(sql, params, 'store.query()', runQuery, () => []) as Promise<T[]>;
+  }
+
+  /**
+   * Runs one SQL statement for its effect, through the same guard and journal as `query`, and
+   * says what it changed: `changes` and `lastInsertRowid` (a bigint only beyond 2^53 - 1).
+   *
+   * @example
+   * const { changes, lastInsertRowid } = await store.run('INSERT INTO notes (text) VALUES (?)', ['hi']);
+   */
+  run(sql: string, params?: QueryParams): Promise<RunResult> {
+    return this.#statement(sql, params, 'store.run()', runStatement, (conn) => ({ changes: 0, lastInsertRowid: lastInsertRowid(conn) }));
+  }
+
+  /**
+   * Streams the rows of one read, `batchSize` (256) at a time, without holding them all. Each
+   * batch is one turn of the store's queue, so other calls run between batches: each batch is
+   * consistent, and writes made between batches may be seen (rows the scan has not reached
+   * yet) or not. A statement that writes is refused with INVALID_INPUT. Breaking out of the
+   * loop frees the statement. For one consistent view, iterate on `tx` inside a transaction.
+   *
+   * @example
+   * for await (const call of store.iterate<{ id: number; tool_name: string }>('SELECT id, tool_name FROM tool_calls')) {
+   *   console.log(call.id, call.tool_name);
+   * }
+   */
+  iterate<T = Row>(sql: string, params?: QueryParams, options?: IterateOptions): AsyncIterableIterator<T> {
+    const source: RowSource = {
+      label: 'store.iterate()',
+      owner: null,
+      read: (fn, opening) =>
+        this.#queue.run(() => {
+          const conn = this.#open();
+          if (!opening) return fn(conn);
+          // The guard judges a statement inside a transaction (see probeQuery). A read changes
+          // nothing, and SQLite keeps a reading statement open across the ROLLBACK.
+          conn.run('BEGIN');
+          try {
+            return fn(conn);
+          } finally {
+            conn.exec('ROLLBACK');
+          }
+        }, 'store.iterate()'),
+    };
+    return new RowIterator<T>(source, sql, params, options);
   }
 
   /**
@@ -295,6 +338,31 @@ export class SQLiteStore {
       this.#scheduler.afterWrite();
       return result;
     }, label);
+  }
+
+  /** One guarded statement for `query` and `run`: VACUUM on its own path, anything else as a journaled write. */
+  async #statement<R>(
+    sql: string,
+    params: QueryParams | undefined,
+    label: string,
+    run: (conn: Connection, request: QueryRequest) => R,
+    vacuumed: (conn: Connection) => R,
+  ): Promise<R> {
+    const request = queryRequest(sql, params);
+    const kind = knownKind(request.sql) ?? (await this.#queue.run(() => probeQuery(this.#open(), request), label));
+    if (kind === 'vacuum') {
+      return this.#queue.run(async () => {
+        const conn = this.#open();
+        // SQLite refuses VACUUM while a statement is mid-way.
+        conn.endHeld('VACUUM ran between its batches');
+        conn.exec('VACUUM');
+        // VACUUM may renumber rowids of tables without an INTEGER PRIMARY KEY: only a
+        // checkpoint, never a record, can carry that.
+        await this.#checkpointOrReload();
+        return vacuumed(this.#open());
+      }, label);
+    }
+    return this.#write((conn) => run(conn, request), true, label);
   }
 
   async #checkpointNow(): Promise<void> {

@@ -12,6 +12,8 @@ import {
   optionalObject,
   optionalString,
   optionalText,
+  type PageOptions,
+  pageParams,
   requireBoolean,
   requireMissionRef,
   requireObject,
@@ -63,6 +65,17 @@ export interface ToolCallFilter {
   readonly mission?: MissionRef;
   /** Only calls at or after this time. */
   readonly since?: Date | string;
+}
+
+/** Filters and paging of `toolCalls.list`. */
+export interface ListToolCallsOptions extends ToolCallFilter, PageOptions {}
+
+/** The last argument of `toolCalls.track`. */
+export interface TrackOptions {
+  /** The agent that made the call, stored as `agentName`. */
+  readonly agentName?: string;
+  /** When the call started; the store's clock when omitted. The duration is measured either way. */
+  readonly timestamp?: Date | string;
 }
 
 /** The audit trail of every tool call. */
@@ -117,18 +130,22 @@ export class ToolCallRepository {
    * be recorded (the mission was deleted meanwhile, the store closed), it throws a `TrackError`
    * with the recording failure's code: if `fn` returned, `toolSucceeded` is true and `result`
    * holds what it returned; if `fn` threw, `toolError` and `cause` hold what it threw.
+   * `options` (`agentName`, `timestamp`) are checked, like every argument, before `fn` runs.
    *
    * @example
-   * const text = await store.toolCalls.track(mission, 'read_file', { path }, () => readFile(path, 'utf8'));
+   * const text = await store.toolCalls.track(mission, 'read_file', { path }, () => readFile(path, 'utf8'), { agentName: 'coder' });
    */
-  async track<T>(mission: MissionRef, toolName: string, args: unknown, fn: () => T | Promise<T>): Promise<T> {
+  async track<T>(mission: MissionRef, toolName: string, args: unknown, fn: () => T | Promise<T>, options?: TrackOptions): Promise<T> {
     requireMissionRef(mission);
     requireText('toolName', toolName);
     toJsonText('args', args);
     if (typeof fn !== 'function') throw new StoreError('INVALID_INPUT', `fn must be a function, got ${describe(fn)}`);
+    const given = optionalObject('toolCalls.track options', options);
+    const agentName = optionalText('agentName', given.agentName) ?? undefined;
+    const startedAt = given.timestamp === undefined ? undefined : normalizeTimestamp('timestamp', given.timestamp);
     // A cheap read first, so a call that cannot be recorded fails before the tool's side effect.
     await this.#exec.read((conn) => resolveMission(conn, mission));
-    const timestamp = this.#exec.now();
+    const timestamp = startedAt ?? this.#exec.now();
     const started = performance.now();
     let value: T;
     try {
@@ -143,6 +160,7 @@ export class ToolCallRepository {
         durationMs: performance.now() - started,
         success: false,
         errorMessage: message,
+        agentName,
       }).catch((recording: unknown) => {
         throw new TrackError(toolName, { succeeded: false, error }, asStoreError(recording));
       });
@@ -157,21 +175,24 @@ export class ToolCallRepository {
       result = undefined;
     }
     try {
-      await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true });
+      await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true, agentName });
     } catch (recording) {
       throw new TrackError(toolName, { succeeded: true, result: value }, asStoreError(recording));
     }
     return value;
   }
 
-  /** Tool calls, oldest first. */
-  async list(filter?: ToolCallFilter): Promise<ToolCall[]> {
-    const bind = filterParams(optionalObject('toolCalls.list filter', filter));
+  /** Tool calls, oldest first (by timestamp, then by id); pages with `limit` and `offset`. */
+  async list(filter?: ListToolCallsOptions): Promise<ToolCall[]> {
+    const options = optionalObject('toolCalls.list filter', filter);
+    const bind = filterParams(options);
+    const page = pageParams(options);
     return this.#exec.read((conn) =>
       conn
         .all(
-          'SELECT * FROM tool_calls WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2) ORDER BY timestamp, id',
-          bind(conn),
+          'SELECT * FROM tool_calls WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2) ' +
+            'ORDER BY timestamp, id LIMIT ?3 OFFSET ?4',
+          [...bind(conn), ...page],
         )
         .map(toToolCall),
     );

@@ -5,7 +5,8 @@ import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { MissionRepository } from './missions.js';
 import { PlaybookRunRepository } from './playbook-runs.js';
-import { type QueryParams, type QueryRequest, queryRequest, runQuery } from './raw-query.js';
+import { type QueryParams, type QueryRequest, queryRequest, type RunResult, runQuery, runStatement } from './raw-query.js';
+import { type IterateOptions, RowIterator } from './row-iterator.js';
 import { SerialQueue } from './serial-queue.js';
 import { ToolCallRepository } from './tool-calls.js';
 import { describe } from './validate.js';
@@ -17,8 +18,16 @@ export interface StoreTransaction {
   readonly decisions: DecisionRepository;
   readonly playbookRuns: PlaybookRunRepository;
   readonly memory: AgentMemoryRepository;
-  /** Runs one SQL statement inside the transaction. */
-  query(sql: string, params?: QueryParams): Promise<Row[]>;
+  /** Runs one SQL statement inside the transaction; its rows typed as `T`. */
+  query<T = Row>(sql: string, params?: QueryParams): Promise<T[]>;
+  /** Runs one SQL statement inside the transaction and says what it changed, as `store.run` does. */
+  run(sql: string, params?: QueryParams): Promise<RunResult>;
+  /**
+   * Streams the rows of one read, as `store.iterate` does; no other caller's write can run
+   * before the transaction ends, so the rows reflect one state (plus this transaction's own
+   * writes made between batches). The statement is freed when the transaction ends.
+   */
+  iterate<T = Row>(sql: string, params?: QueryParams, options?: IterateOptions): AsyncIterableIterator<T>;
   /**
    * Runs `fn` as a nested transaction (a savepoint): its changes join this transaction when it
    * resolves, and only they are undone when it throws, which rethrows.
@@ -420,8 +429,25 @@ class TransactionScope {
           return Promise.reject(error);
         }
         // runQuery refuses VACUUM here: it cannot run inside a transaction.
-        return gate.run(() => this.#inside((c) => runQuery(c, request)), 'tx.query()');
+        return gate.run(() => this.#inside((c) => runQuery(c, request)), 'tx.query()') as Promise<never[]>;
       },
+      run: (sql, params) => {
+        let request: QueryRequest;
+        try {
+          request = queryRequest(sql, params);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return gate.run(() => this.#inside((c) => runStatement(c, request)), 'tx.run()');
+      },
+      iterate: (sql, params, options) =>
+        new RowIterator(
+          // Already inside the transaction: the opening turn needs no BEGIN of its own.
+          { label: 'tx.iterate()', owner: this, read: (fn) => gate.run(() => this.#inside(fn), 'tx.iterate()') },
+          sql,
+          params,
+          options,
+        ),
       transaction: <T>(fn: TransactionCallback<T>) => {
         if (typeof fn !== 'function') return Promise.reject(new StoreError('INVALID_INPUT', 'transaction needs a function'));
         return gate.run((done) => this.#nested(fn, done), 'tx.transaction()');
@@ -429,9 +455,10 @@ class TransactionScope {
     };
   }
 
-  /** Ends this level: a kept tx rejects with CLOSED from now on. */
+  /** Ends this level: a kept tx rejects with CLOSED from now on, and its iterators' statements are freed. */
   end(): void {
     this.#active = false;
+    this.#conn.endHeld('its transaction ended', this);
   }
 
   #inside<R>(work: (conn: Connection) => R): R {

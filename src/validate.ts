@@ -66,6 +66,24 @@ export function optionalNonNegative(field: string, value: unknown): number | nul
   return Math.round(value);
 }
 
+/** How a list method pages: `limit` rows (all when omitted) after skipping `offset` (0), in the method's stable order. */
+export interface PageOptions {
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** `limit` and `offset` to bind (-1 is SQLite's "no limit"); INVALID_INPUT naming the one that is not an integer >= 0. */
+export function pageParams(options: PageOptions): [limit: number, offset: number] {
+  const check = (field: string, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new StoreError('INVALID_INPUT', `${field} must be an integer >= 0, got ${describe(value)}`);
+    }
+    return value;
+  };
+  return [check('limit', options.limit, -1), check('offset', options.offset, 0)];
+}
+
 /** Throws INVALID_INPUT unless `value` is a mission id (positive integer) or uuid (non-empty string). */
 export function requireMissionRef(value: unknown): MissionRef {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
