@@ -15,6 +15,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -36,7 +37,12 @@ import { type Summary, summarize } from './stats.js';
 
 const MB = 1_000_000;
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SCHEMA = readFileSync(join(HERE, '..', 'schema', '0001_init.sql'), 'utf8');
+// Every migration in order, so the baselines keep the same columns and indexes as the store.
+const SCHEMA = readdirSync(join(HERE, '..', 'schema'))
+  .filter((file) => file.endsWith('.sql'))
+  .sort()
+  .map((file) => readFileSync(join(HERE, '..', 'schema', file), 'utf8'))
+  .join('\n');
 /** A checkpoint policy that never fires: the log keeps every record until close(). */
 const NEVER = { minLogBytes: 1e12, maxLogBytes: 1e12 } as const;
 

@@ -1,4 +1,5 @@
 import init from '../schema/0001_init.sql?raw';
+import toolCallId from '../schema/0002_tool_call_id.sql?raw';
 import type { Connection } from './connection.js';
 import { messageOf, StoreError } from './errors.js';
 
@@ -13,7 +14,10 @@ export interface Migration {
  * The schema's migrations, from `schema/*.sql`, inlined at build time so every runtime runs
  * the same text. Apps may pass these plus their own later versions to `openStore`.
  */
-export const schemaMigrations: readonly Migration[] = [{ version: 1, name: '0001_init', sql: init }];
+export const schemaMigrations: readonly Migration[] = [
+  { version: 1, name: '0001_init', sql: init },
+  { version: 2, name: '0002_tool_call_id', sql: toolCallId },
+];
 
 /** Throws INVALID_INPUT unless versions run 1, 2, 3, ... without gaps. */
 export function checkMigrations(migrations: readonly Migration[]): void {

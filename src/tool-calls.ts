@@ -33,6 +33,8 @@ export interface ToolCall {
   readonly success: boolean;
   readonly errorMessage: string | null;
   readonly agentName: string | null;
+  /** The id the agent framework gave the call (AI SDK `toolCallId`, LangChain `tool_call_id`, OpenTelemetry `gen_ai.tool.call.id`). */
+  readonly toolCallId: string | null;
 }
 
 /** What `toolCalls.record` takes. */
@@ -47,6 +49,8 @@ export interface RecordToolCallInput {
   readonly agentName?: string;
   /** When the call started; the store's clock when omitted. */
   readonly timestamp?: Date | string;
+  /** The id the agent framework gave the call, to find it by (indexed) and to match it with the model's choice of tools. */
+  readonly toolCallId?: string;
 }
 
 /** Per-tool figures from `toolCalls.stats`. */
@@ -68,7 +72,10 @@ export interface ToolCallFilter {
 }
 
 /** Filters and paging of `toolCalls.list`. */
-export interface ListToolCallsOptions extends ToolCallFilter, PageOptions {}
+export interface ListToolCallsOptions extends ToolCallFilter, PageOptions {
+  /** Only calls with this framework id. */
+  readonly toolCallId?: string;
+}
 
 /** The last argument of `toolCalls.track`. */
 export interface TrackOptions {
@@ -76,6 +83,8 @@ export interface TrackOptions {
   readonly agentName?: string;
   /** When the call started; the store's clock when omitted. The duration is measured either way. */
   readonly timestamp?: Date | string;
+  /** The id the agent framework gave the call, stored as `toolCallId`. */
+  readonly toolCallId?: string;
 }
 
 /** The audit trail of every tool call. */
@@ -97,14 +106,26 @@ export class ToolCallRepository {
     const success = requireBoolean('success', input.success);
     const errorMessage = optionalString('errorMessage', input.errorMessage);
     const agentName = optionalText('agentName', input.agentName);
+    const toolCallId = optionalText('toolCallId', input.toolCallId);
     const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
     return this.#exec.write((conn) => {
       const missionId = resolveMission(conn, mission);
       const timestamp = given ?? formatTimestamp(this.#exec.now());
       const row = conn.get(
-        'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name) ' +
-          'VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?) RETURNING id',
-        [missionId, toolName, textBytes(args), textBytes(result), timestamp, durationMs, success ? 1 : 0, errorMessage, agentName],
+        'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name, tool_call_id) ' +
+          'VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?) RETURNING id',
+        [
+          missionId,
+          toolName,
+          textBytes(args),
+          textBytes(result),
+          timestamp,
+          durationMs,
+          success ? 1 : 0,
+          errorMessage,
+          agentName,
+          toolCallId,
+        ],
       );
       // Built from what was stored rather than read back: the same values, without a second
       // trip of the JSON through the wasm boundary.
@@ -119,6 +140,7 @@ export class ToolCallRepository {
         success,
         errorMessage,
         agentName,
+        toolCallId,
       };
     });
   }
@@ -130,7 +152,7 @@ export class ToolCallRepository {
    * be recorded (the mission was deleted meanwhile, the store closed), it throws a `TrackError`
    * with the recording failure's code: if `fn` returned, `toolSucceeded` is true and `result`
    * holds what it returned; if `fn` threw, `toolError` and `cause` hold what it threw.
-   * `options` (`agentName`, `timestamp`) are checked, like every argument, before `fn` runs.
+   * `options` (`agentName`, `timestamp`, `toolCallId`) are checked, like every argument, before `fn` runs.
    *
    * @example
    * const text = await store.toolCalls.track(mission, 'read_file', { path }, () => readFile(path, 'utf8'), { agentName: 'coder' });
@@ -142,6 +164,7 @@ export class ToolCallRepository {
     if (typeof fn !== 'function') throw new StoreError('INVALID_INPUT', `fn must be a function, got ${describe(fn)}`);
     const given = optionalObject('toolCalls.track options', options);
     const agentName = optionalText('agentName', given.agentName) ?? undefined;
+    const toolCallId = optionalText('toolCallId', given.toolCallId) ?? undefined;
     const startedAt = given.timestamp === undefined ? undefined : normalizeTimestamp('timestamp', given.timestamp);
     // A cheap read first, so a call that cannot be recorded fails before the tool's side effect.
     await this.#exec.read((conn) => resolveMission(conn, mission));
@@ -161,6 +184,7 @@ export class ToolCallRepository {
         success: false,
         errorMessage: message,
         agentName,
+        toolCallId,
       }).catch((recording: unknown) => {
         throw new TrackError(toolName, { succeeded: false, error }, asStoreError(recording));
       });
@@ -175,24 +199,27 @@ export class ToolCallRepository {
       result = undefined;
     }
     try {
-      await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true, agentName });
+      await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true, agentName, toolCallId });
     } catch (recording) {
       throw new TrackError(toolName, { succeeded: true, result: value }, asStoreError(recording));
     }
     return value;
   }
 
-  /** Tool calls, oldest first (by timestamp, then by id); pages with `limit` and `offset`. */
+  /** Tool calls, oldest first (by timestamp, then by id), optionally those with one `toolCallId`; pages with `limit` and `offset`. */
   async list(filter?: ListToolCallsOptions): Promise<ToolCall[]> {
     const options = optionalObject('toolCalls.list filter', filter);
     const bind = filterParams(options);
     const page = pageParams(options);
+    const toolCallId = optionalText('toolCallId', options.toolCallId);
+    // A plain equality, not '?5 IS NULL OR ...', so the planner can use the partial index on tool_call_id.
+    const byId = toolCallId === null ? '' : 'AND tool_call_id = ?5 ';
     return this.#exec.read((conn) =>
       conn
         .all(
-          'SELECT * FROM tool_calls WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2) ' +
+          `SELECT * FROM tool_calls WHERE (?1 IS NULL OR mission_id = ?1) AND (?2 IS NULL OR timestamp >= ?2) ${byId}` +
             'ORDER BY timestamp, id LIMIT ?3 OFFSET ?4',
-          [...bind(conn), ...page],
+          toolCallId === null ? [...bind(conn), ...page] : [...bind(conn), ...page, toolCallId],
         )
         .map(toToolCall),
     );
@@ -254,5 +281,6 @@ function toToolCall(row: Row): ToolCall {
     success: row.success === 1,
     errorMessage: row.error_message === null ? null : String(row.error_message),
     agentName: row.agent_name === null ? null : String(row.agent_name),
+    toolCallId: row.tool_call_id === null ? null : String(row.tool_call_id),
   };
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SQLiteStore } from '../../src/index.js';
+import { type SQLiteStore, schemaMigrations } from '../../src/index.js';
 import type { HarnessFactory } from './harness.js';
 import { hostileStatement, ordinaryStatements } from './sql-variants.js';
 import { dump, rejection, useStoreFixture } from './store-fixture.js';
@@ -65,7 +65,7 @@ export function rawSqlSuite(name: string, factory: HarnessFactory): void {
         expect(error.message, sql).toContain('user_version');
       }
       const reopened = await f.closeAndReopen(store);
-      expect(await reopened.query('PRAGMA user_version')).toEqual([{ user_version: 1 }]);
+      expect(await reopened.query('PRAGMA user_version')).toEqual([{ user_version: schemaMigrations.length }]);
       expect((await reopened.missions.get('m'))?.uuid).toBe('m');
     });
 

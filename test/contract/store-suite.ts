@@ -205,6 +205,7 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
           success: true,
           timestamp: '2026-11-28 12:00:00.000Z',
           errorMessage: null,
+          toolCallId: null,
         });
         const b = await store.toolCalls.record({
           mission: 'm',
@@ -214,6 +215,7 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
           errorMessage: 'boom',
           timestamp: '2026-11-28T14:30:00+02:00',
           agentName: 'coder',
+          toolCallId: 'call_3f2a',
         });
         expect(b).toMatchObject({
           timestamp: '2026-11-28 12:30:00.000Z',
@@ -221,6 +223,7 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
           errorMessage: 'boom',
           agentName: 'coder',
           result: null,
+          toolCallId: 'call_3f2a',
         });
         const c = await store.toolCalls.record({
           mission: 'm',
@@ -231,6 +234,16 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         });
         expect(c.timestamp).toBe('2026-01-02 03:04:05.678Z');
         expect((await store.toolCalls.list({ mission: 'm' })).map((t) => t.id)).toEqual([c.id, a.id, b.id]);
+        // What record() returns is what list() reads back, the id included.
+        expect(await store.toolCalls.list({ toolCallId: 'call_3f2a' })).toEqual([b]);
+        expect(await store.toolCalls.list({ mission: 'm', toolCallId: 'nope' })).toEqual([]);
+        expect(await store.query('SELECT tool_call_id FROM tool_calls ORDER BY id')).toEqual([
+          { tool_call_id: null },
+          { tool_call_id: 'call_3f2a' },
+          { tool_call_id: null },
+        ]);
+        const plan = await store.query("EXPLAIN QUERY PLAN SELECT id FROM tool_calls WHERE tool_call_id = 'call_3f2a'");
+        expect(JSON.stringify(plan)).toContain('idx_tool_calls_tool_call_id');
       });
 
       it('track times a function, records its result or its error, and returns or rethrows', async () => {
@@ -242,11 +255,11 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         });
         expect(value).toBe(3);
         const failure = new Error('disk on fire');
-        await expect(store.toolCalls.track(m.id, 'burn', {}, () => Promise.reject(failure))).rejects.toBe(failure);
+        await expect(store.toolCalls.track(m.id, 'burn', {}, () => Promise.reject(failure), { toolCallId: 'c-2' })).rejects.toBe(failure);
         const [ok, bad] = await store.toolCalls.list({ mission: m.id });
-        expect(ok).toMatchObject({ toolName: 'add', result: 3, success: true });
+        expect(ok).toMatchObject({ toolName: 'add', result: 3, success: true, toolCallId: null });
         expect(ok!.durationMs).toBeGreaterThanOrEqual(15);
-        expect(bad).toMatchObject({ toolName: 'burn', success: false, errorMessage: 'disk on fire', result: null });
+        expect(bad).toMatchObject({ toolName: 'burn', success: false, errorMessage: 'disk on fire', result: null, toolCallId: 'c-2' });
       });
 
       it('stats gives calls, failures and nearest-rank p50/p95 per tool, filtered by mission and time', async () => {
@@ -705,13 +718,14 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         await store.missions.create({ phase: 'P', uuid: 'm' });
         await store.toolCalls.record({ mission: 'm', toolName: 't', args: {}, success: true });
         await store.close();
+        const next = schemaMigrations.length + 1;
         const v2: Migration = {
-          version: 2,
-          name: '0002_tool_call_cost',
+          version: next,
+          name: 'app_tool_call_cost',
           sql: 'ALTER TABLE tool_calls ADD COLUMN cost_usd REAL; UPDATE tool_calls SET cost_usd = 0.5;',
         };
         const migrated = await open({ migrations: [...schemaMigrations, v2] });
-        expect(await migrated.query('PRAGMA user_version')).toEqual([{ user_version: 2 }]);
+        expect(await migrated.query('PRAGMA user_version')).toEqual([{ user_version: next }]);
         expect(await migrated.query('SELECT tool_name, cost_usd FROM tool_calls')).toEqual([{ tool_name: 't', cost_usd: 0.5 }]);
         await migrated.toolCalls.record({ mission: 'm', toolName: 'u', args: {}, success: true });
         await harness.crash();
@@ -726,7 +740,8 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const store = await fresh();
         await store.missions.create({ phase: 'P' });
         await store.close();
-        const v2: Migration = { version: 2, name: '0002_more', sql: 'CREATE TABLE extra (id INTEGER PRIMARY KEY)' };
+        const next = schemaMigrations.length + 1;
+        const v2: Migration = { version: next, name: 'app_more', sql: 'CREATE TABLE extra (id INTEGER PRIMARY KEY)' };
         const newer = await open({ migrations: [...schemaMigrations, v2] });
         await newer.missions.create({ phase: 'Q' });
         await harness.crash();
@@ -739,8 +754,48 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         const bytesBefore = await read();
         const error = await rejection(open());
         expect(error.code).toBe('SCHEMA_TOO_NEW');
-        expect(error.message).toMatch(/version 2/);
+        expect(error.message).toMatch(new RegExp(`version ${next}, newer than ${schemaMigrations.length}`));
         expect(await read()).toEqual(bytesBefore);
+      });
+
+      it('migrates a version-1 store holding tool calls to 0002_tool_call_id once, keeping its rows, across a crash', async () => {
+        harness = await factory();
+        now = new Date('2026-11-28T12:00:00.000Z');
+        const v1 = await open({ migrations: schemaMigrations.slice(0, 1) });
+        await v1.missions.create({ phase: 'P', uuid: 'm' });
+        // record() names tool_call_id, which version 1 lacks: rows as that release wrote them, by SQL.
+        for (const [tool, result, success, error] of [
+          ['read_file', '{"toolCallId":"call-1","output":"text"}', 1, null],
+          ['search', null, 0, 'timed out'],
+        ] as const) {
+          await v1.run(
+            "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name) VALUES (1, ?, '{}', ?, '2026-11-28 11:00:00.000Z', 5, ?, ?, 'coder')",
+            [tool, result, success, error],
+          );
+        }
+        expect(await v1.query('PRAGMA user_version')).toEqual([{ user_version: 1 }]);
+        await harness.crash();
+
+        const migrated = await open();
+        expect(await migrated.query('PRAGMA user_version')).toEqual([{ user_version: 2 }]);
+        const old = await migrated.toolCalls.list({ mission: 'm' });
+        // Kept as they were: the id a former integration put in result stays there, the column is NULL.
+        expect(old.map((c) => [c.id, c.toolName, c.result, c.success, c.errorMessage, c.agentName, c.toolCallId])).toEqual([
+          [1, 'read_file', { toolCallId: 'call-1', output: 'text' }, true, null, 'coder', null],
+          [2, 'search', null, false, 'timed out', 'coder', null],
+        ]);
+        const added = await migrated.toolCalls.record({ mission: 'm', toolName: 'write', args: {}, success: true, toolCallId: 'call-3' });
+        expect(added).toMatchObject({ id: 3, toolCallId: 'call-3' });
+        await harness.crash();
+
+        // Reopened after a crash: nothing to migrate again, every acknowledged row there.
+        const again = await open();
+        expect(await again.query('PRAGMA user_version')).toEqual([{ user_version: 2 }]);
+        expect(await again.toolCalls.list({ mission: 'm' })).toEqual([...old, added]);
+        expect(await again.toolCalls.list({ toolCallId: 'call-3' })).toEqual([added]);
+        expect(await again.query("SELECT name FROM sqlite_master WHERE name = 'idx_tool_calls_tool_call_id'")).toEqual([
+          { name: 'idx_tool_calls_tool_call_id' },
+        ]);
       });
     });
   });

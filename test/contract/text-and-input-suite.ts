@@ -77,6 +77,13 @@ export function textAndInputSuite(name: string, factory: HarnessFactory): void {
             /agentName/,
           ],
           [
+            'toolCallId',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true, toolCallId: bad }),
+            /toolCallId/,
+          ],
+          ['track toolCallId', () => store.toolCalls.track(m.id, 't', {}, () => 1, { toolCallId: bad }), /toolCallId/],
+          ['list toolCallId', () => store.toolCalls.list({ toolCallId: bad }), /toolCallId/],
+          [
             'decisionType',
             () => store.decisions.record({ mission: m.id, decisionType: bad, rationale: 'r', agentName: 'a' }),
             /decisionType/,
@@ -309,6 +316,16 @@ export function textAndInputSuite(name: string, factory: HarnessFactory): void {
             /rationale/,
           ],
           ['track fn not a function', () => store.toolCalls.track(m.id, 't', {}, 'nope' as never), /fn/],
+          [
+            'toolCallId empty',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true, toolCallId: '' }),
+            /toolCallId/,
+          ],
+          [
+            'toolCallId number',
+            () => store.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true, toolCallId: 7 as never }),
+            /toolCallId/,
+          ],
         ];
         for (const [label, call, message] of cases) await expectInvalid(call(), message, label);
         expect(await dump(store)).toEqual(before);
