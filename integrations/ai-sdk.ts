@@ -25,6 +25,7 @@ import {
   jsonSafe,
   requireStoreAndOptions,
   TOOL_CHOICE,
+  toolCallIdOf,
   toolChoiceRationale,
   toolResult,
   wellFormed,
@@ -133,14 +134,13 @@ export function agentOpsTelemetry(store: SQLiteStore, options: AgentOpsTelemetry
           mission: call.uuid,
           toolName: wellFormed(toolCall.toolName),
           args: jsonSafe(toolCall.input),
-          result: failed
-            ? toolResult(toolCall.toolCallId, undefined, errorType(toolOutput.error))
-            : toolResult(toolCall.toolCallId, toolOutput.output),
+          result: failed ? toolResult({ errorType: errorType(toolOutput.error) }) : toolResult({ output: toolOutput.output }),
           durationMs: Math.max(0, Math.round(event.toolExecutionMs)),
           success: !failed,
           ...(failed ? { errorMessage: errorText(toolOutput.error) } : {}),
           agentName: call.agentName,
           timestamp: started,
+          toolCallId: toolCallIdOf(toolCall.toolCallId),
         }),
       );
     },

@@ -18,6 +18,7 @@ import {
   jsonSafe,
   requireStoreAndOptions,
   TOOL_CHOICE,
+  toolCallIdOf,
   toolChoiceRationale,
   toolResult,
   wellFormed,
@@ -191,14 +192,14 @@ export class AgentOpsCallbackHandler extends BaseCallbackHandler {
     toolCallId?: string,
   ): Promise<void> | undefined {
     const toolName = wellFormed(runName ?? serializedName(tool));
-    this.#tools.set(runId, { toolName, args: parsedInput(input), toolCallId, started: new Date() });
+    this.#tools.set(runId, { toolName, args: parsedInput(input), toolCallId: toolCallIdOf(toolCallId), started: new Date() });
     return this.#start(runId, parentRunId, metadata, toolName);
   }
 
   override handleToolEnd(output: unknown, runId: string): Promise<void> | undefined {
     // A tool may report its own failure as a ToolMessage with status 'error' instead of throwing.
     const message = toolMessage(output);
-    if (message?.status === 'error') return this.#toolDone(runId, { output: message.content, error: message.content });
+    if (message?.status === 'error') return this.#toolDone(runId, { error: message.content });
     return this.#toolDone(runId, { output: message ? message.content : output });
   }
 
@@ -254,12 +255,13 @@ export class AgentOpsCallbackHandler extends BaseCallbackHandler {
           mission: mission.uuid,
           toolName: tool.toolName,
           args: tool.args,
-          result: toolResult(tool.toolCallId, outcome.output, failed ? errorType(outcome.error) : undefined),
+          result: failed ? toolResult({ errorType: errorType(outcome.error) }) : toolResult({ output: outcome.output }),
           durationMs: Math.max(0, Date.now() - tool.started.getTime()),
           success: !failed,
           ...(failed ? { errorMessage: errorText(outcome.error) } : {}),
           agentName: mission.agentName,
           timestamp: tool.started,
+          toolCallId: tool.toolCallId,
         });
         if (ended && status) await endMission(tx, ended.uuid, status);
       }),

@@ -120,14 +120,14 @@ async function missionSpans(mission: Mission, toolCalls: ToolCall[], decisions: 
     const start = millis(call.timestamp);
     const end = start + (call.durationMs ?? 0);
     lastEnd = Math.max(lastEnd, end);
-    const recorded = readToolResult(call.result);
+    const recorded = readToolResult(call);
     const attributes: Attributes = {
       [GEN_AI.operation]: 'execute_tool',
       [GEN_AI.toolName]: call.toolName,
       [GEN_AI.toolArguments]: JSON.stringify(call.args),
       'agent_ops.tool_call.id': call.id,
     };
-    if (recorded.toolCallId !== undefined) attributes[GEN_AI.toolCallId] = recorded.toolCallId;
+    if (call.toolCallId !== null) attributes[GEN_AI.toolCallId] = call.toolCallId;
     if (call.success && recorded.output !== undefined) attributes[GEN_AI.toolResult] = JSON.stringify(recorded.output);
     if (!call.success) attributes[GEN_AI.errorType] = recorded.errorType ?? '_OTHER';
     if (call.agentName !== null) attributes[GEN_AI.agentName] = call.agentName;

@@ -9,6 +9,7 @@ import {
   jsonSafe,
   requireStoreAndOptions,
   TOOL_CHOICE,
+  toolCallIdOf,
   toolChoiceRationale,
   toolResult,
   wellFormed,
@@ -234,18 +235,20 @@ function parseJson(text: string | undefined): JsonValue | undefined {
 async function recordTool(tx: StoreTransaction, mission: KnownMission, span: ReadableSpan): Promise<void> {
   const error = spanError(span);
   const toolName = textAttribute(span.attributes, GEN_AI.toolName) ?? span.name.replace(/^execute_tool /, '');
-  const toolCallId = textAttribute(span.attributes, GEN_AI.toolCallId);
   const started = fromHrTime(span.startTime);
   await tx.toolCalls.record({
     mission: mission.uuid,
     toolName: wellFormed(toolName),
     args: parseJson(textAttribute(span.attributes, GEN_AI.toolArguments)) ?? null,
-    result: toolResult(toolCallId, error ? undefined : parseJson(textAttribute(span.attributes, GEN_AI.toolResult)), error?.type),
+    result: error
+      ? toolResult({ errorType: error.type })
+      : toolResult({ output: parseJson(textAttribute(span.attributes, GEN_AI.toolResult)) }),
     durationMs: Math.max(0, Math.round(fromHrTime(span.endTime) - started)),
     success: error === undefined,
     ...(error ? { errorMessage: error.message } : {}),
     agentName: mission.agentName,
     timestamp: new Date(started),
+    toolCallId: toolCallIdOf(textAttribute(span.attributes, GEN_AI.toolCallId)),
   });
 }
 

@@ -1,15 +1,4 @@
-import { type JsonValue, type MissionStatus, type SQLiteStore, StoreError, type StoreTransaction } from 'agent-ops-store';
-
-/**
- * What an integration keeps in a tool call's `result` column: the id the model gave the call
- * (the schema has no column of its own for it), the tool's output when it succeeded, and the
- * error's type when it failed (its message goes to `error_message`).
- */
-export interface RecordedToolResult {
-  readonly toolCallId?: string;
-  readonly output?: JsonValue;
-  readonly errorType?: string;
-}
+import { type JsonValue, type MissionStatus, type SQLiteStore, StoreError, type StoreTransaction, type ToolCall } from 'agent-ops-store';
 
 /** The decision type integrations give the model's choice of tools in a step. */
 export const TOOL_CHOICE = 'tool_choice';
@@ -27,25 +16,37 @@ export function toolChoiceRationale(why: string, calls: readonly ChosenTool[]): 
   return said ? `${said}\n${chosen}` : chosen;
 }
 
-/** The `result` value for a tool call, with undefined members left out. */
-export function toolResult(toolCallId: string | undefined, output: unknown, errorType?: string): RecordedToolResult {
-  return {
-    ...(toolCallId === undefined ? {} : { toolCallId }),
-    ...(output === undefined ? {} : { output: jsonSafe(output) }),
-    ...(errorType === undefined ? {} : { errorType }),
-  };
+/**
+ * The `result` of a tool call, the same shape `toolCalls.track` stores: what the tool returned
+ * when it succeeded; when it failed, `{ errorType }` if the error's type says more than "an
+ * error" (a TimeoutError, an AbortError), else nothing. The message goes to `errorMessage`, the
+ * framework's call id to `toolCallId`.
+ */
+export function toolResult(outcome: { readonly output: unknown } | { readonly errorType: string }): JsonValue | undefined {
+  if ('output' in outcome) return jsonSafe(outcome.output);
+  return GENERIC_ERROR_TYPES.has(outcome.errorType) ? undefined : { errorType: outcome.errorType };
 }
 
-/** Reads a `result` column written by an integration; anything else is taken as a plain output. */
-export function readToolResult(result: JsonValue): RecordedToolResult {
-  if (result !== null && typeof result === 'object' && !Array.isArray(result) && typeof result.toolCallId === 'string') {
-    return {
-      toolCallId: result.toolCallId,
-      ...(result.output === undefined ? {} : { output: result.output }),
-      ...(typeof result.errorType === 'string' ? { errorType: result.errorType } : {}),
-    };
-  }
-  return result === null ? {} : { output: result };
+/** Error types that tell nothing beyond the call having failed, so a failure with one keeps no `result`, as track() keeps none. */
+const GENERIC_ERROR_TYPES = new Set(['Error', '_OTHER']);
+
+/** What a stored call says about its outcome: the output of a call that succeeded (when there was one), the error type of one that failed (when one was kept). */
+export function readToolResult(call: Pick<ToolCall, 'success' | 'result'>): { readonly output?: JsonValue; readonly errorType?: string } {
+  const { result } = call;
+  if (call.success) return result === null ? {} : { output: result };
+  const kept = result !== null && typeof result === 'object' && !Array.isArray(result) ? result.errorType : undefined;
+  return typeof kept === 'string' ? { errorType: kept } : {};
+}
+
+/**
+ * A framework's id for a tool call as the store takes it, or undefined when there is none it
+ * could keep: an empty id (some providers send one) must not cost the whole row.
+ */
+export function toolCallIdOf(id: unknown): string | undefined {
+  if (typeof id !== 'string') return undefined;
+  const text = wellFormed(id);
+  // The store refuses text starting with U+0000, which SQLite's length() would count as empty.
+  return text === '' || text.charCodeAt(0) === 0 ? undefined : text;
 }
 
 /**

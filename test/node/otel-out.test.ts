@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { openStore, type SQLiteStore } from 'agent-ops-store';
 import { memoryAdapter } from 'agent-ops-store/adapters/memory';
 import { agentOpsTelemetry } from 'agent-ops-store/integrations/ai-sdk';
@@ -115,13 +116,14 @@ describe('OpenTelemetry out (exportMissions)', () => {
         expect(span.name).toBe(`execute_tool ${call.toolName}`);
         expect(BigInt(span.startTimeUnixNano)).toBe(stored(call.timestamp));
         expect(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)).toBe(BigInt(call.durationMs!) * 1_000_000n);
-        const result = call.result as { toolCallId: string; output?: unknown; errorType?: string };
+        expect(call.toolCallId).toMatch(/^call-\d$/);
         expect(attributes(span)).toMatchObject({
           'gen_ai.operation.name': 'execute_tool',
           'gen_ai.tool.name': call.toolName,
-          'gen_ai.tool.call.id': result.toolCallId,
+          'gen_ai.tool.call.id': call.toolCallId,
           'gen_ai.tool.call.arguments': JSON.stringify(call.args),
-          ...(call.success ? { 'gen_ai.tool.call.result': JSON.stringify(result.output) } : { 'error.type': 'Error' }),
+          // A plain Error keeps no type, so it goes out as the conventions' '_OTHER'.
+          ...(call.success ? { 'gen_ai.tool.call.result': JSON.stringify(call.result) } : { 'error.type': '_OTHER' }),
         });
         expect(span.status?.code ?? 0).toBe(call.success ? 0 : 2);
         if (!call.success) expect(span.status?.message).toBe('ticket service unavailable');
@@ -141,6 +143,31 @@ describe('OpenTelemetry out (exportMissions)', () => {
     } finally {
       await otlp.close();
     }
+  });
+
+  it('sends calls recorded by hand alike: the id column as gen_ai.tool.call.id, a kept error type as error.type', async () => {
+    await store.missions.create({ phase: 'P', uuid: 'by-hand' });
+    await store.toolCalls.record({ mission: 'by-hand', toolName: 'read', args: {}, result: [1, 2], success: true, toolCallId: 'c-1' });
+    await store.toolCalls.track('by-hand', 'plain', {}, () => 'ok');
+    const timeout = Object.assign(new Error('slow'), { name: 'TimeoutError' });
+    await store.toolCalls.record({
+      mission: 'by-hand',
+      toolName: 'fetch',
+      args: {},
+      result: { errorType: timeout.name },
+      success: false,
+      errorMessage: timeout.message,
+      toolCallId: 'c-3',
+    });
+    const exporter = new InMemorySpanExporter();
+    await exportMissions(store, exporter, { mission: 'by-hand' });
+    const [, ...tools] = exporter.getFinishedSpans();
+    expect(tools.map((span) => span.attributes)).toEqual([
+      expect.objectContaining({ 'gen_ai.tool.call.id': 'c-1', 'gen_ai.tool.call.result': '[1,2]' }),
+      expect.not.objectContaining({ 'gen_ai.tool.call.id': expect.anything() }),
+      expect.objectContaining({ 'gen_ai.tool.call.id': 'c-3', 'error.type': 'TimeoutError' }),
+    ]);
+    expect(tools[1]!.attributes['gen_ai.tool.call.result']).toBe('"ok"');
   });
 
   it('rejects an unknown mission with NOT_FOUND and an exporter failure with IO', async () => {
