@@ -1,8 +1,11 @@
 import type { Connection } from './connection.js';
 import { StoreError } from './errors.js';
 
-/** How the store must run a statement the guard let through. */
-export type StatementKind = 'statement' | 'vacuum';
+/**
+ * How the store must run a statement the guard let through: 'read' writes nothing (its program
+ * opens no write transaction), so a read-only store runs it; 'statement' may write.
+ */
+export type StatementKind = 'statement' | 'read' | 'vacuum';
 
 /** One instruction of a prepared statement's program, as `EXPLAIN` lists it. */
 interface Instruction {
@@ -156,7 +159,7 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
   // statements of leading semicolons. EXPLAIN must come right before the statement itself.
   const body = text.replace(/^(?:\s+|;|--[^\n]*(?:\n|$)|\/\*[\s\S]*?(?:\*\/|$))*/, '');
   // An EXPLAIN statement only lists a program; it runs nothing (and cannot be explained).
-  if (/^EXPLAIN\b/i.test(body)) return 'statement';
+  if (/^EXPLAIN\b/i.test(body)) return 'read';
   let program: Instruction[];
   try {
     program = conn.rowsOnce(`EXPLAIN ${body}`).map((row) => ({
@@ -172,6 +175,8 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
   const changesSchema = program.some((op) => DDL_OPCODES.has(op.opcode));
   const dropsMainTable = program.some((op) => op.opcode === 'DropTable' && op.p1 === 0);
   const parsesMain = program.some((op) => op.opcode === 'ParseSchema' && op.p1 === 0);
+  // A write transaction (P2 non-zero) on any database is what makes a statement a write.
+  let writes = false;
   for (const op of program) {
     switch (op.opcode) {
       case 'AutoCommit':
@@ -205,6 +210,7 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
         break;
       case 'Transaction':
         // P1 is the database (0 main, 1 temp, 2+ attached), P2 non-zero a write.
+        if (op.p2 !== 0) writes = true;
         if (op.p1 !== 0 && op.p2 !== 0 && !dropsMainTable && !parsesMain) return refuse(TEMP);
         break;
       case 'Vacuum':
@@ -213,5 +219,5 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
         break;
     }
   }
-  return 'statement';
+  return writes ? 'statement' : 'read';
 }

@@ -127,6 +127,7 @@ export class ToolCallRepository {
     toJsonText('args', args);
     if (typeof fn !== 'function') throw new StoreError('INVALID_INPUT', `fn must be a function, got ${describe(fn)}`);
     // A cheap read first, so a call that cannot be recorded fails before the tool's side effect.
+    this.#exec.assertWritable?.('toolCalls.track()');
     await this.#exec.read((conn) => resolveMission(conn, mission));
     const timestamp = this.#exec.now();
     const started = performance.now();

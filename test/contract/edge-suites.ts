@@ -1,6 +1,7 @@
 import type { HarnessFactory } from './harness.js';
 import { identitySuite } from './identity-suite.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
+import { readerSuite } from './reader-suite.js';
 import { textAndInputSuite } from './text-and-input-suite.js';
 import { transactionSuite } from './transaction-suite.js';
 
@@ -14,4 +15,5 @@ export function edgeSuites(name: string, factory: HarnessFactory): void {
   textAndInputSuite(name, factory);
   identitySuite(name, factory);
   transactionSuite(name, factory);
+  readerSuite(name, factory);
 }
