@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
+import { closeSync, type FSWatcher, fstatSync, openSync, readSync, statSync, watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { messageOf, StoreError } from '../src/errors.js';
@@ -33,6 +33,8 @@ class FsTail implements LogTail {
   #logIno: bigint | null = null;
   /** Where the log's next unread frame starts. */
   #read = LOG_HEADER.length;
+  /** The snapshot was replaced after the records last returned: the next poll says 'reload'. */
+  #reloadDue = false;
   readonly #stops = new Set<() => void>();
 
   constructor(path: string) {
@@ -49,6 +51,7 @@ class FsTail implements LogTail {
       const key = snapshot?.key ?? 'none';
       if (before === key && after === key) {
         this.#snapshotKey = key;
+        this.#reloadDue = false;
         return { snapshot: snapshot?.bytes ?? null, ...this.#takeLog(log) };
       }
       if (attempt === LOAD_ATTEMPTS) {
@@ -57,40 +60,48 @@ class FsTail implements LogTail {
     }
   }
 
+  /**
+   * Synchronous on purpose: a few stats and one read of the new bytes, made at every commit by
+   * every reader, cost several times less without the thread pool's round trips.
+   */
   async poll(): Promise<readonly Uint8Array[] | 'reload'> {
-    if ((await snapshotKey(this.#path)) !== this.#snapshotKey) return 'reload';
-    let handle: FileHandle;
+    if (this.#reloadDue) return 'reload';
+    // A replaced snapshot still lets the records left in the old log be read first: the holder
+    // resets the log just after the rename, and a reader that gets them needs no rebuild.
+    this.#reloadDue = snapshotKeySync(this.#path) !== this.#snapshotKey;
+    let fd: number;
     try {
-      handle = await open(this.#logPath, 'r');
+      fd = openSync(this.#logPath, 'r');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.#logIno === null ? [] : 'reload';
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.#logIno === null && !this.#reloadDue ? [] : 'reload';
       throw ioError(`cannot open ${this.#logPath}`, error);
     }
     let fresh: { records: Uint8Array[]; consumed: number };
     try {
-      const { ino, size } = await handle.stat({ bigint: true });
+      const { ino, size } = fstatSync(fd, { bigint: true });
       // A log that appeared or was replaced since the load: load again, header check included.
       if (ino !== this.#logIno) return 'reload';
       // The writer resets the log by truncating it and writing the header again.
-      if (size < LOG_HEADER.length) return [];
+      if (size < LOG_HEADER.length) return this.#reloadDue ? 'reload' : [];
       if (size < this.#read) return 'reload';
-      if (size === BigInt(this.#read)) return [];
+      if (size === BigInt(this.#read)) return this.#reloadDue ? 'reload' : [];
       const bytes = new Uint8Array(Number(size) - this.#read);
       for (let at = 0; at < bytes.length; ) {
-        const { bytesRead } = await handle.read(bytes, at, bytes.length - at, this.#read + at);
-        if (bytesRead === 0) break;
-        at += bytesRead;
+        const n = readSync(fd, bytes, at, bytes.length - at, this.#read + at);
+        if (n === 0) break;
+        at += n;
       }
       fresh = readFrames(bytes);
     } catch (error) {
       throw ioError(`cannot read ${this.#logPath}`, error);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    // Records read while a checkpoint replaced the snapshot may extend the new one: load again.
-    if ((await snapshotKey(this.#path)) !== this.#snapshotKey) return 'reload';
+    // Records read across a checkpoint may be of either generation: the store tells them apart
+    // by the generation each carries, and loads again after them.
+    if (snapshotKeySync(this.#path) !== this.#snapshotKey) this.#reloadDue = true;
     this.#read += fresh.consumed;
-    return fresh.records;
+    return fresh.records.length === 0 && this.#reloadDue ? 'reload' : fresh.records;
   }
 
   watch(onChange: () => void): () => void {
@@ -168,6 +179,16 @@ async function readFile(path: string): Promise<{ bytes: Uint8Array; key: string;
 async function snapshotKey(path: string): Promise<string> {
   try {
     const stats = await stat(path, { bigint: true });
+    return `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    throw ioError(`cannot read ${path}`, error);
+  }
+}
+
+function snapshotKeySync(path: string): string {
+  try {
+    const stats = statSync(path, { bigint: true });
     return `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';

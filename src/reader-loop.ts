@@ -2,6 +2,9 @@ import { messageOf } from './errors.js';
 import type { Follower } from './follower.js';
 import type { LogTail } from './persistence-adapter.js';
 
+/** Polls per catch-up at most, so a writer that never pauses cannot hold the store's queue forever. */
+const MAX_ROUNDS = 64;
+
 /** What a `ReaderLoop` needs from its store. */
 export interface ReaderLoopOptions {
   readonly tail: LogTail;
@@ -74,12 +77,19 @@ export class ReaderLoop {
   }
 
   async #catchUp(): Promise<number> {
-    if (this.#stopped) return 0;
     const { tail, follower } = this.#options;
-    const polled = await tail.poll();
-    let applied: number | 'behind' = 'behind';
-    if (polled !== 'reload') applied = follower.apply(polled);
-    if (applied === 'behind') applied = await follower.resync(await tail.load());
+    let applied = 0;
+    // Until the tail has nothing more: records left in an old log come before the reload after them.
+    for (let round = 0; !this.#stopped && round < MAX_ROUNDS; round++) {
+      const polled = await tail.poll();
+      if (polled !== 'reload' && polled.length === 0) break;
+      const done = polled === 'reload' ? 'behind' : follower.apply(polled);
+      if (done === 'behind') {
+        applied += await follower.resync(await tail.load());
+        break;
+      }
+      applied += done;
+    }
     this.#failing = false;
     return applied;
   }

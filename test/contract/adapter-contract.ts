@@ -163,6 +163,41 @@ export function adapterContract(name: string, factory: HarnessFactory): void {
       await again.close();
     });
 
+    it('openReader, where offered, reads beside the holder without its lock and follows appends and checkpoints', async (ctx) => {
+      const h = await fresh();
+      const holder = h.open();
+      if (!holder.openReader) return ctx.skip();
+      await holder.load();
+      await holder.append(bytes(1));
+      const tail = holder.openReader();
+      const first = await tail.load();
+      expect(first.records.map((r) => Array.from(r))).toEqual([[1]]);
+      let changes = 0;
+      const stop = tail.watch(() => changes++);
+      expect(await tail.poll()).toEqual([]);
+      await holder.append(bytes(2));
+      await holder.append(big(70_000, 4));
+      const polled = await tail.poll();
+      expect(polled !== 'reload' && polled.map((r) => r.length)).toEqual([1, 70_000]);
+      expect(await tail.poll()).toEqual([]);
+      await holder.checkpoint(big(4096, 6));
+      await holder.append(bytes(3));
+      expect(await tail.poll()).toBe('reload');
+      const after = await tail.load();
+      expect(after.snapshot?.length).toBe(4096);
+      expect(after.records.map((r) => Array.from(r))).toEqual([[3]]);
+      // Well within the 100 ms a reader has to notice a change.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(changes).toBeGreaterThan(0);
+      stop();
+      await tail.close();
+      await tail.close();
+      // The tail never held the lock: the holder's lock still keeps a second holder out.
+      const second = h.open();
+      expect(isStoreError(await second.load().catch((e: unknown) => e), 'LOCKED')).toBe(true);
+      await holder.close();
+    });
+
     it('names its storage in `location`', async () => {
       const adapter = (await fresh()).open();
       expect(typeof adapter.location).toBe('string');
