@@ -3,8 +3,9 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { messageOf, StoreError } from '../src/errors.js';
-import type { LoadedState, PersistenceAdapter } from '../src/persistence-adapter.js';
+import type { LoadedState, LogTail, PersistenceAdapter } from '../src/persistence-adapter.js';
 import { FileLock, type LockMode } from './fs-lock.js';
+import { fsTail } from './fs-tail.js';
 import { frame, hasLogHeader, LOG_HEADER, parseLog } from './log-frames.js';
 
 const openFd = promisify(open);
@@ -49,6 +50,7 @@ export interface FsAdapterOptions {
  * Stores the database in a file (Node). The snapshot is a plain SQLite file at `path`, which
  * the sqlite3 CLI opens after close(); the log of commit records is `<path>.aos-log` (a name
  * native SQLite never takes for a journal); `<path>.aos-lock` keeps one writer at a time.
+ * `openStore({ adapter: fsAdapter(path), readOnly: true })` opens a reader beside the writer.
  *
  * @example
  * const store = await openStore({ adapter: fsAdapter('./agent-ops.db') });
@@ -195,6 +197,11 @@ class FsAdapter implements PersistenceAdapter {
       throw ioError(`cannot save ${this.#logPath} as ${aside}`, error);
     }
     return `${this.#logPath} belongs to another store: ${reason}; none of it was applied, and the whole log is saved as ${aside}`;
+  }
+
+  /** A reader beside the holder (`openStore({ readOnly: true })`): no lock, and never a byte written. */
+  openReader(): LogTail {
+    return fsTail(this.location);
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,27 @@ export function parseLog(bytes: Uint8Array): ParsedLog {
 }
 
 /**
+ * The whole, intact frames at the start of `bytes` (a log read from a frame boundary on), and how
+ * many bytes they take; stops at the first frame that is cut short or fails its checksum, which a
+ * reader leaves for the writer to finish or repair.
+ */
+export function readFrames(bytes: Uint8Array): { readonly records: Uint8Array[]; readonly consumed: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: Uint8Array[] = [];
+  let at = 0;
+  while (bytes.length - at >= FRAME_HEAD) {
+    const length = view.getUint32(at, true);
+    const end = at + FRAME_HEAD + length;
+    if (length === 0 || end > bytes.length) break;
+    const record = bytes.subarray(at + FRAME_HEAD, end);
+    if (crc32(record) !== view.getUint32(at + 4, true)) break;
+    records.push(record.slice());
+    at = end;
+  }
+  return { records, consumed: at };
+}
+
+/**
  * True when an intact frame ending exactly at the end of the log starts after `from`: the
  * damaged frame's length was hurt, not its write cut short. One checksum per candidate whose
  * length lands on the end, so this stays linear in the bytes scanned.

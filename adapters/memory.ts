@@ -1,5 +1,5 @@
 import { StoreError } from '../src/errors.js';
-import type { LoadedState, PersistenceAdapter } from '../src/persistence-adapter.js';
+import type { LoadedState, LogTail, PersistenceAdapter } from '../src/persistence-adapter.js';
 
 /**
  * The bytes a memory adapter keeps: they outlive the store, so a test can close a store (or
@@ -10,7 +10,10 @@ export class MemoryVolume {
   snapshot: Uint8Array | null = null;
   /** Records appended since that checkpoint. */
   records: Uint8Array[] = [];
+  /** Grows at every checkpoint: a reader that sees it change loads again. */
+  checkpoints = 0;
   #holder: object | null = null;
+  #watchers = new Set<() => void>();
 
   /** Takes the one-writer lock for `holder`; LOCKED if another holds it. */
   lock(holder: object): void {
@@ -29,6 +32,49 @@ export class MemoryVolume {
   breakLock(): void {
     this.#holder = null;
   }
+
+  /** Calls `listener` after each append or checkpoint; returns the function that stops it. */
+  watch(listener: () => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** Tells the watchers the bytes changed, once the writer's call has returned. */
+  changed(): void {
+    for (const listener of this.#watchers) queueMicrotask(listener);
+  }
+}
+
+/** A reader of a volume: no lock, never a change to the volume. */
+function volumeTail(volume: MemoryVolume): LogTail {
+  let checkpoints = -1;
+  let read = 0;
+  let unwatch: (() => void) | null = null;
+  return {
+    async load(): Promise<LoadedState> {
+      checkpoints = volume.checkpoints;
+      read = volume.records.length;
+      return { snapshot: volume.snapshot?.slice() ?? null, records: volume.records.map((r) => r.slice()), warnings: [] };
+    },
+    async poll(): Promise<readonly Uint8Array[] | 'reload'> {
+      if (volume.checkpoints !== checkpoints || volume.records.length < read) return 'reload';
+      const fresh = volume.records.slice(read).map((r) => r.slice());
+      read = volume.records.length;
+      return fresh;
+    },
+    watch(onChange: () => void): () => void {
+      unwatch?.();
+      unwatch = volume.watch(onChange);
+      return () => {
+        unwatch?.();
+        unwatch = null;
+      };
+    },
+    async close(): Promise<void> {
+      unwatch?.();
+      unwatch = null;
+    },
+  };
 }
 
 /**
@@ -38,7 +84,9 @@ export class MemoryVolume {
  * @example
  * const store = await openStore({ adapter: memoryAdapter() });
  */
-export function memoryAdapter(volume: MemoryVolume = new MemoryVolume()): PersistenceAdapter & { readonly volume: MemoryVolume } {
+export function memoryAdapter(
+  volume: MemoryVolume = new MemoryVolume(),
+): PersistenceAdapter & { readonly volume: MemoryVolume; openReader(): LogTail } {
   const self = {};
   let open = false;
   const requireOpen = (): void => {
@@ -55,12 +103,16 @@ export function memoryAdapter(volume: MemoryVolume = new MemoryVolume()): Persis
     async append(record: Uint8Array): Promise<void> {
       requireOpen();
       volume.records.push(record.slice());
+      volume.changed();
     },
     async checkpoint(snapshot: Uint8Array): Promise<void> {
       requireOpen();
       volume.snapshot = snapshot.slice();
       volume.records = [];
+      volume.checkpoints++;
+      volume.changed();
     },
+    openReader: () => volumeTail(volume),
     async close(): Promise<void> {
       open = false;
       volume.unlock(self);

@@ -6,11 +6,17 @@ export interface TableChanges {
   readonly table: string;
   /** Column names, in the order of each upsert's values. */
   readonly columns: readonly string[];
-  /** Rowids that no longer exist. */
+  /** Rowids that no longer exist (in format 3 records, only rows that existed before the transaction). */
   readonly deletes: readonly bigint[];
-  /** Rows as they are after the transaction: rowid, then one value per column. */
-  readonly upserts: readonly (readonly [bigint, readonly CellValue[]])[];
+  /**
+   * Rows as they are after the transaction: rowid, one value per column, and whether the row is
+   * new or was there before (absent in records written before format 3).
+   */
+  readonly upserts: readonly (readonly [bigint, readonly CellValue[], RowOp?])[];
 }
+
+/** Whether a row that exists after a transaction is new, or was there before it. */
+export type RowOp = 'insert' | 'update';
 
 /** Everything one transaction changed: row images per table, and AUTOINCREMENT counters. */
 export interface ChangeSet {
@@ -40,8 +46,12 @@ export class ChangeCapture {
   #columns = new Map<string, string[]>();
   /** Per table, the SELECT of one row's image plus the UTF-8 byte count of its TEXT values. */
   #selects = new Map<string, string>();
-  /** Table to touched rowids (numbers, or text beyond 2^53). */
-  #touched = new Map<string, Set<number | string>>();
+  /**
+   * Table to touched rowids (numbers, or text beyond 2^53), each with whether the row existed when
+   * the transaction began. The first trigger to touch a row tells: nothing changed that rowid
+   * before it, and a rolled-back savepoint only ever returns a row to an earlier state.
+   */
+  #touched = new Map<string, Map<number | string, boolean>>();
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -50,14 +60,15 @@ export class ChangeCapture {
   /** (Re)creates the triggers for the current schema; refuses tables it cannot journal. */
   install(): void {
     const conn = this.#conn;
-    conn.db.create_function(TOUCH_FUNCTION, (table: unknown, rowid: unknown) => {
+    conn.db.create_function(TOUCH_FUNCTION, (table: unknown, rowid: unknown, existed: unknown) => {
       const name = String(table);
       let rows = this.#touched.get(name);
       if (!rows) {
-        rows = new Set();
+        rows = new Map();
         this.#touched.set(name, rows);
       }
-      rows.add(rowid as number | string);
+      const key = rowid as number | string;
+      if (!rows.has(key)) rows.set(key, existed === 1);
       return null;
     });
     for (const { name } of conn.all("SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE 'aos_capture_%'")) {
@@ -69,11 +80,14 @@ export class ChangeCapture {
       const t = quoteIdent(table);
       const name = sqlString(table);
       const trigger = (suffix: string) => quoteIdent(`aos_capture_${table}_${suffix}`);
-      const touch = (rowid: string) => `SELECT ${TOUCH_FUNCTION}(${name}, ${exactRowid(rowid)});`;
+      const touch = (rowid: string, existed: string) => `SELECT ${TOUCH_FUNCTION}(${name}, ${exactRowid(rowid)}, ${existed});`;
+      // An UPDATE that moves a row to a new rowid creates that rowid (a row already there would
+      // have been deleted first, by REPLACE, and touched then).
       conn.exec(
-        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid')} END;` +
-          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid')} ${touch('NEW.rowid')} END;` +
-          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid')} END;`,
+        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid', '0')} END;` +
+          `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid', '1')} ` +
+          `${touch('NEW.rowid', 'NEW.rowid = OLD.rowid')} END;` +
+          `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid', '1')} END;`,
       );
       const columns = columnsOf(conn, table);
       this.#columns.set(table, columns);
@@ -95,15 +109,16 @@ export class ChangeCapture {
       const select = this.#selects.get(table);
       if (!columns || !select) throw new StoreError('CORRUPT', `change capture has no columns for table '${table}'`);
       const deletes: bigint[] = [];
-      const upserts: [bigint, CellValue[]][] = [];
-      for (const touched of this.#touched.get(table)!) {
+      const upserts: [bigint, CellValue[], RowOp][] = [];
+      for (const [touched, existed] of this.#touched.get(table)!) {
         const rowid = BigInt(touched);
         const row = conn.rawRows(select, [rowid])[0];
         if (row) {
           const storedBytes = Number(row.pop());
           checkTextRoundTrips(conn, table, columns, rowid, row, storedBytes);
-          upserts.push([rowid, row]);
-        } else deletes.push(rowid);
+          upserts.push([rowid, row, existed ? 'update' : 'insert']);
+        } else if (existed) deletes.push(rowid);
+        // A row inserted and deleted again within the transaction: nothing to redo or report.
       }
       tables.push({ table, columns, deletes, upserts });
     }

@@ -11,7 +11,8 @@ export type StoreErrorCode =
   | 'CORRUPT'
   | 'IO'
   | 'CLOSED'
-  | 'DEADLOCK';
+  | 'DEADLOCK'
+  | 'READ_ONLY';
 
 /**
  * The one error class of agent-ops-store: a `code` to switch on, a message that names the

@@ -12,4 +12,6 @@ export interface Executor {
   write<T>(fn: (conn: Connection) => T): Promise<T>;
   /** The store's clock. */
   now(): Date;
+  /** Throws READ_ONLY when the store only reads; for checks that must come before a side effect. */
+  assertWritable?(label: string): void;
 }

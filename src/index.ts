@@ -4,6 +4,7 @@
  */
 
 export type { AgentMemoryRepository, SetMemoryOptions } from './agent-memory.js';
+export type { ChangeEvent, ChangeListener, RowChange } from './change-feed.js';
 export type { Row } from './connection.js';
 export type { Decision, DecisionRepository, RecordDecisionInput } from './decisions.js';
 export type { StoreErrorCode } from './errors.js';
@@ -15,7 +16,7 @@ export type { Migration } from './migrations.js';
 export { schemaMigrations } from './migrations.js';
 export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepository, MissionStatus } from './missions.js';
 export { MISSION_TRANSITIONS } from './missions.js';
-export type { LoadedState, PersistenceAdapter } from './persistence-adapter.js';
+export type { LoadedState, LogTail, PersistenceAdapter } from './persistence-adapter.js';
 export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartPlaybookRunInput } from './playbook-runs.js';
 export type { QueryParams, QueryValue, RunResult } from './raw-query.js';
 export type { IterateOptions } from './row-iterator.js';

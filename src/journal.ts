@@ -2,7 +2,7 @@ import type { ChangeSet } from './change-capture.js';
 import { messageOf, StoreError } from './errors.js';
 import type { PersistenceAdapter } from './persistence-adapter.js';
 import { type CommitRecord, decodeRecord, encodeRecord } from './record-codec.js';
-import { checkSnapshot, readGeneration, readIdentity, writeGeneration, writeIdentity } from './snapshot-header.js';
+import { checkSnapshot, readGeneration, readIdentity, readSeq, writeGeneration, writeIdentity, writeSeq } from './snapshot-header.js';
 import { mintIdentity, type StoreIdentity } from './store-identity.js';
 
 /** When the store checkpoints on its own: once the log outgrows a share of the snapshot. */
@@ -101,7 +101,8 @@ export class Journal {
           'file was changed outside agent-ops-store) and were ignored',
       );
     }
-    this.#nextSeq = lastSeq + 1;
+    // Commit numbers go on across checkpoints: the snapshot says which commit it ends with.
+    this.#nextSeq = Math.max(lastSeq, readSeq(loaded.snapshot)) + 1;
     // A store written before identities existed gets one now; the checkpoint the store makes
     // at once stamps it into the snapshot, so from then on snapshot and records agree.
     const legacy = owner === null && (loaded.snapshot !== null || records.length > 0);
@@ -130,9 +131,10 @@ export class Journal {
     return this.#adapter.setAsideLog(reason);
   }
 
-  /** Appends one transaction's changes durably. */
-  async append(changes: ChangeSet): Promise<void> {
-    const bytes = encodeRecord({ identity: this.#identity, generation: this.#generation, seq: this.#nextSeq, changes });
+  /** Appends one transaction's changes durably; resolves with the commit's sequence number. */
+  async append(changes: ChangeSet): Promise<number> {
+    const seq = this.#nextSeq;
+    const bytes = encodeRecord({ identity: this.#identity, generation: this.#generation, seq, changes });
     try {
       await this.#adapter.append(bytes);
     } catch (error) {
@@ -140,18 +142,27 @@ export class Journal {
     }
     this.#nextSeq++;
     this.#logBytes += bytes.length;
+    return seq;
   }
 
-  /** Stamps the store identity and the next generation into `snapshot` and makes it the durable state. */
-  async checkpoint(snapshot: Uint8Array): Promise<void> {
+  /**
+   * Stamps the store identity, the next generation and the last commit number into `snapshot`
+   * and makes it the durable state. With `carriesChanges` (a schema change, VACUUM, a migration:
+   * changes no record holds) the snapshot takes a commit number of its own, so a reader that
+   * sees it knows its database is behind.
+   */
+  async checkpoint(snapshot: Uint8Array, carriesChanges = false): Promise<void> {
     const generation = (this.#generation + 1) >>> 0 || 1;
+    const seq = carriesChanges ? this.#nextSeq : this.#nextSeq - 1;
     writeGeneration(snapshot, generation);
     writeIdentity(snapshot, this.#identity);
+    writeSeq(snapshot, seq);
     try {
       await this.#adapter.checkpoint(snapshot);
     } catch (error) {
       throw asIoError(error, `could not checkpoint to ${this.#adapter.location}`);
     }
+    this.#nextSeq = seq + 1;
     this.#generation = generation;
     this.#snapshotBytes = snapshot.length;
     this.#logBytes = 0;
@@ -175,6 +186,11 @@ export class Journal {
   /** True when the policy says the log has grown enough to checkpoint. */
   get wantsCheckpoint(): boolean {
     return this.#logBytes > this.checkpointLimit;
+  }
+
+  /** The number of the last commit, in the log or in the snapshot (0 for a new store). */
+  get lastSeq(): number {
+    return this.#nextSeq - 1;
   }
 
   /** The identity stamped into this store's snapshots and records. */

@@ -35,6 +35,38 @@ export interface PersistenceAdapter {
    * CORRUPT, naming the log, to refuse. Without this method the store refuses with CORRUPT.
    */
   setAsideLog?(reason: string): Promise<string>;
+  /**
+   * Optional. A reader of the same storage, for `openStore({ adapter, readOnly: true })`: it takes
+   * no lock and writes nothing, so it works beside the holder, with or without one, and on storage
+   * it may not write to. Adapters without it cannot open readers (INVALID_INPUT).
+   */
+  openReader?(): LogTail;
   /** Releases the lock and any handles. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * A read-only view of an adapter's storage that follows its holder's appends and checkpoints.
+ * It never takes the lock and never writes: a torn or damaged log tail is left as it is and
+ * simply not returned (the holder repairs it). Covered by `test/contract/adapter-contract.ts`.
+ */
+export interface LogTail {
+  /**
+   * Reads the snapshot and the log's whole records as one consistent view (a checkpoint that
+   * lands meanwhile is waited out, not half-read). Records of an older snapshot may still be in
+   * the log: the store tells them apart by their generation.
+   */
+  load(): Promise<LoadedState>;
+  /**
+   * The records appended since the last `load()` or `poll()`, in order; or 'reload' when the
+   * snapshot was replaced or the log was cut below what was read: the caller then calls `load()`.
+   */
+  poll(): Promise<readonly Uint8Array[] | 'reload'>;
+  /**
+   * Calls `onChange` soon (well within 100 ms) after the storage may have changed; returns the
+   * function that stops watching. Watching must not keep a process alive.
+   */
+  watch(onChange: () => void): () => void;
+  /** Stops watching and releases any handles. Safe to call twice. */
   close(): Promise<void>;
 }

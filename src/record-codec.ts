@@ -1,4 +1,4 @@
-import type { ChangeSet, TableChanges } from './change-capture.js';
+import type { ChangeSet, RowOp, TableChanges } from './change-capture.js';
 import type { CellValue } from './connection.js';
 import { StoreError } from './errors.js';
 import { IDENTITY_BYTES, identityFromBytes, identityToBytes, type StoreIdentity } from './store-identity.js';
@@ -14,9 +14,16 @@ export interface CommitRecord {
 }
 
 const MAGIC = 0x41_4f_53_52; // 'AOSR'
-/** Format 2 adds the store identity after the version; format 1 (no identity) is still read. */
-const VERSION = 2;
+/**
+ * Format 3 ends with one byte per upsert, in order: whether the row is new or was there before (the
+ * change feed's op); its deletes list only rows that were there before. Everything before that
+ * trailer is laid out as in format 2. Format 2 (identity, no ops)
+ * and format 1 (no identity) are still read; their upserts come without an op.
+ */
+const VERSION = 3;
+const VERSION_WITHOUT_OPS = 2;
 const VERSION_WITHOUT_IDENTITY = 1;
+const OP_CODES: Record<RowOp, number> = { insert: 1, update: 2 };
 enum Tag {
   Null = 0,
   Integer = 1,
@@ -30,7 +37,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Encodes a commit record: 'AOSR', format version, store identity, snapshot generation, sequence
- * number, then per table its columns, deleted rowids and row images, then the AUTOINCREMENT counters. Values keep their
+ * number, then per table its columns, deleted rowids and row images, then the AUTOINCREMENT counters, then each upsert's op. Values keep their
  * SQLite type (INTEGER as 64-bit, REAL as float64, TEXT, BLOB, NULL), so replay is exact.
  */
 export function encodeRecord(record: CommitRecord & { readonly identity: StoreIdentity }): Uint8Array {
@@ -58,6 +65,8 @@ export function encodeRecord(record: CommitRecord & { readonly identity: StoreId
     w.str(name);
     w.i64(seq);
   }
+  // 0: not known (a change set built without ops), read back as no op.
+  for (const table of record.changes.tables) for (const [, , op] of table.upserts) w.u8(op ? OP_CODES[op] : 0);
   return w.finish();
 }
 
@@ -67,9 +76,11 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
   try {
     if (r.u32() !== MAGIC) throw new Error('not a commit record (bad magic)');
     const version = r.u8();
-    if (version !== VERSION && version !== VERSION_WITHOUT_IDENTITY) throw new Error(`unknown record format version ${version}`);
+    if (version !== VERSION && version !== VERSION_WITHOUT_OPS && version !== VERSION_WITHOUT_IDENTITY) {
+      throw new Error(`unknown record format version ${version}`);
+    }
     const identity = version === VERSION_WITHOUT_IDENTITY ? null : identityFromBytes(r.raw(IDENTITY_BYTES));
-    if (version === VERSION && identity === null) throw new Error('the store identity is missing');
+    if (version !== VERSION_WITHOUT_IDENTITY && identity === null) throw new Error('the store identity is missing');
     const generation = r.u32();
     const seq = r.f64();
     const tables: TableChanges[] = [];
@@ -77,7 +88,7 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
       const table = r.str();
       const columns = Array.from({ length: r.u32() }, () => r.str());
       const deletes = Array.from({ length: r.u32() }, () => r.i64());
-      const upserts: [bigint, CellValue[]][] = [];
+      const upserts: ([bigint, CellValue[]] | [bigint, CellValue[], RowOp])[] = [];
       for (let n = r.u32(); n > 0; n--) {
         const rowid = r.i64();
         upserts.push([rowid, columns.map(() => r.value())]);
@@ -86,6 +97,15 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
     }
     const sequences: [string, bigint][] = [];
     for (let n = r.u32(); n > 0; n--) sequences.push([r.str(), r.i64()]);
+    if (version === VERSION) {
+      for (const table of tables) {
+        for (const upsert of table.upserts as [bigint, CellValue[], RowOp?][]) {
+          const code = r.u8();
+          if (code > OP_CODES.update) throw new Error(`unknown row op ${code}`);
+          if (code !== 0) upsert[2] = code === OP_CODES.insert ? 'insert' : 'update';
+        }
+      }
+    }
     if (!r.done()) throw new Error(`${bytes.length - r.offset} bytes left over`);
     return { identity, generation, seq, changes: { tables, sequences } };
   } catch (error) {

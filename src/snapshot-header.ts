@@ -42,6 +42,24 @@ export function writeIdentity(snapshot: Uint8Array, identity: StoreIdentity): vo
   snapshot.set(identityToBytes(identity), IDENTITY_AT);
 }
 
+// The last commit sequence number the snapshot holds: the next 8 reserved bytes (80..87), as
+// two big-endian 32-bit halves. Zero in snapshots written before it was stamped.
+const SEQ_AT = 80;
+
+/** The number of the last commit a snapshot holds (0 when none was stamped), so commit numbers outlive checkpoints. */
+export function readSeq(snapshot: Uint8Array | null): number {
+  if (!snapshot) return 0;
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, HEADER_BYTES);
+  return view.getUint32(SEQ_AT) * 2 ** 32 + view.getUint32(SEQ_AT + 4);
+}
+
+/** Stamps the number of the last commit a snapshot holds into its header. */
+export function writeSeq(snapshot: Uint8Array, seq: number): void {
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, HEADER_BYTES);
+  view.setUint32(SEQ_AT, Math.floor(seq / 2 ** 32));
+  view.setUint32(SEQ_AT + 4, seq >>> 0);
+}
+
 /** Throws StoreError CORRUPT unless `snapshot` is a whole SQLite database file. */
 export function checkSnapshot(snapshot: Uint8Array, where: string): void {
   if (snapshot.length < HEADER_BYTES) {

@@ -1,11 +1,13 @@
 import { AgentMemoryRepository } from './agent-memory.js';
-import { ChangeCapture, journaledTables } from './change-capture.js';
+import { ChangeCapture, type ChangeSet, journaledTables } from './change-capture.js';
+import { ChangeFeed, type ChangeListener, changesOf } from './change-feed.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { Connection, type Row } from './connection.js';
 import { DecisionRepository } from './decisions.js';
 import { checkDeferredKeys, deferredKeyTables } from './deferred-keys.js';
 import { messageOf, StoreError } from './errors.js';
 import type { Executor } from './executor.js';
+import { Follower } from './follower.js';
 import { type CheckpointPolicy, Journal, type RecoveredState } from './journal.js';
 import { checkMigrations, type Migration, migrate, refuseNewerSchema, schemaMigrations } from './migrations.js';
 import { MissionRepository } from './missions.js';
@@ -21,6 +23,7 @@ import {
   runQuery,
   runStatement,
 } from './raw-query.js';
+import { ReaderLoop } from './reader-loop.js';
 import { replayRecords } from './replay.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { loadSqlEngine } from './sql-engine.js';
@@ -46,6 +49,12 @@ export interface OpenStoreOptions {
    * it is refused with DEADLOCK, as it may have been made inside that callback. Default 5000.
    */
   readonly deadlockTimeoutMs?: number;
+  /**
+   * Open a reader beside the writer: no lock, nothing written, every write method rejects with
+   * READ_ONLY, and the database follows what the writer commits (see `refresh`, `subscribe`).
+   * Needs an adapter that can open readers (memory, fs).
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -87,6 +96,10 @@ export class SQLiteStore {
   // waits for the call.
   readonly #queue: TransactionRunner;
   readonly #scheduler: CheckpointScheduler;
+  readonly #feed: ChangeFeed;
+  readonly #readOnly: boolean;
+  /** Follows the writer; only in a read-only store. */
+  #reader: ReaderLoop | null = null;
   #conn: Connection;
   #capture: ChangeCapture;
   #closed = false;
@@ -102,6 +115,8 @@ export class SQLiteStore {
     this.#warn = options.onWarning ?? ((message) => console.warn(`agent-ops-store: ${message}`));
     this.#conn = conn;
     this.#capture = new ChangeCapture(conn);
+    this.#feed = new ChangeFeed(this.#warn);
+    this.#readOnly = options.readOnly === true;
     this.#queue = new TransactionRunner({
       deadlockTimeoutMs: requireDeadlockTimeout(options.deadlockTimeoutMs),
       now: () => readClock(this.#clock),
@@ -119,6 +134,9 @@ export class SQLiteStore {
       // Repositories never change the schema, so their writes skip that check.
       write: (fn) => this.#write(fn, false),
       now: () => readClock(this.#clock),
+      assertWritable: (label) => {
+        if (this.#readOnly) throw this.#readOnlyError(`store.${label}`);
+      },
     };
     this.missions = this.#queue.expose(new MissionRepository(exec), 'missions');
     this.toolCalls = this.#queue.expose(new ToolCallRepository(exec), 'toolCalls');
@@ -136,6 +154,7 @@ export class SQLiteStore {
     const migrations = options.migrations ?? schemaMigrations;
     checkMigrations(migrations);
     requireDeadlockTimeout(options.deadlockTimeoutMs);
+    if (options.readOnly) return SQLiteStore.#openReader(options, migrations);
     const journal = new Journal(adapter, options.checkpoint);
     let conn: Connection | undefined;
     try {
@@ -148,12 +167,56 @@ export class SQLiteStore {
       // Not on warnings: the adapter already cut a torn tail off, and a checkpoint here would
       // rewrite the snapshot of a store that was only read. But a store that just got its
       // identity, or whose log held another store's records, is rewritten at once.
-      if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow();
+      if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
       store.#watchPageHide();
       return store;
     } catch (error) {
       conn?.close();
       await adapter.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Opens a reader: loads what the adapter's reader sees, without lock or write, and follows it. */
+  static async #openReader(options: OpenStoreOptions, migrations: readonly Migration[]): Promise<SQLiteStore> {
+    const adapter = options.adapter;
+    if (typeof adapter.openReader !== 'function') {
+      throw new StoreError('INVALID_INPUT', `the adapter of ${adapter.location} cannot open readers (it has no openReader)`);
+    }
+    const tail = adapter.openReader();
+    let store: SQLiteStore | undefined;
+    const follower = new Follower({
+      location: adapter.location,
+      connection: () => store!.#conn,
+      build: async (snapshot, records) => (await buildConnection({ snapshot, records }, migrations, adapter.location, 'if-empty')).conn,
+      replace: (conn) => {
+        store!.#conn.close();
+        store!.#conn = conn;
+      },
+      emit: (event) => store!.#feed.emit(event),
+      get listening() {
+        return store ? store.#feed.active : false;
+      },
+    });
+    let conn: Connection | undefined;
+    try {
+      const loaded = await tail.load();
+      conn = await follower.start(loaded);
+      store = new SQLiteStore(options, new Journal(adapter), conn, migrations);
+      for (const warning of loaded.warnings) store.#warn(warning);
+      const reader = new ReaderLoop({
+        tail,
+        follower,
+        location: adapter.location,
+        enqueue: (task) => store!.#queue.run(task, 'store.refresh()'),
+        warn: store.#warn,
+      });
+      store.#reader = reader;
+      reader.start();
+      return store;
+    } catch (error) {
+      conn?.close();
+      await tail.close().catch(() => undefined);
       throw error;
     }
   }
@@ -235,15 +298,25 @@ export class SQLiteStore {
   checkpoint(): Promise<void> {
     return this.#queue.run(async () => {
       this.#open();
+      if (this.#readOnly) throw this.#readOnlyError('store.checkpoint()');
       await this.#checkpointOrReload();
     }, 'store.checkpoint()');
   }
 
-  /** Checkpoints, releases the lock and frees the database. Later calls reject with CLOSED. */
+  /** Checkpoints, releases the lock and frees the database (a reader stops following). Later calls reject with CLOSED. */
   close(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#closed) return;
       this.#markClosed();
+      this.#feed.clear();
+      if (this.#reader) {
+        try {
+          await this.#reader.stop();
+        } finally {
+          this.#conn.close();
+        }
+        return;
+      }
       try {
         if (this.#journal.hasLog) await this.#checkpointNow();
       } finally {
@@ -251,6 +324,40 @@ export class SQLiteStore {
         await this.#adapter.close();
       }
     }, 'store.close()');
+  }
+
+  /**
+   * Catches up with the writer now and resolves with the number of commits applied. A reader
+   * also catches up on its own, within 100 ms of each commit; a writer is always current (0).
+   *
+   * @example
+   * const reader = await openStore({ adapter: fsAdapter('./agent-ops.db'), readOnly: true });
+   * await reader.refresh(); // every write acknowledged before this call is visible now
+   */
+  refresh(): Promise<number> {
+    if (this.#closed) return Promise.reject(new StoreError('CLOSED', `the store at ${this.#adapter.location} is closed`));
+    if (this.#reader) return this.#reader.refresh();
+    return this.#queue.run(() => {
+      this.#open();
+      return 0;
+    }, 'store.refresh()');
+  }
+
+  /**
+   * Calls `listener` once per commit, in commit order, with the rows it inserted, updated or
+   * deleted (cascaded deletes included): the store's own commits, and those a reader catches up
+   * on. Returns the function that unsubscribes. What a listener throws goes to `onWarning`.
+   *
+   * @example
+   * const off = store.subscribe(({ seq, changes, reset }) => {
+   *   if (reset) reloadView(); // fell behind a checkpoint, or the schema changed: re-read
+   *   else for (const { table, op, rowid } of changes) console.log(seq, table, op, rowid);
+   * });
+   * off();
+   */
+  subscribe(listener: ChangeListener): () => void {
+    if (typeof listener !== 'function') throw new StoreError('INVALID_INPUT', 'subscribe needs a listener function');
+    return this.#feed.subscribe(listener);
   }
 
   /** True once `close()` was called. */
@@ -283,6 +390,27 @@ export class SQLiteStore {
     this.#onPageHide = null;
   }
 
+  #readOnlyError(label: string | undefined): StoreError {
+    return new StoreError(
+      'READ_ONLY',
+      `the store at ${this.#adapter.location} is open read-only (readOnly: true): ${label ?? 'a write'} was refused`,
+    );
+  }
+
+  /** A query on a reader: reads run inside a transaction that is rolled back; writes are refused. */
+  /** A reader's `query` or `run`: a statement that reads runs (and is rolled back); one that writes is READ_ONLY. */
+  #readStatement<R>(request: QueryRequest, label: string, run: (conn: Connection, request: QueryRequest) => R): R {
+    const conn = this.#open();
+    const kind = knownKind(request.sql) ?? probeQuery(conn, request);
+    if (kind !== 'read') throw this.#readOnlyError(`${label} of a statement that writes`);
+    conn.run('BEGIN');
+    try {
+      return run(conn, request);
+    } finally {
+      rollback(conn);
+    }
+  }
+
   #open(): Connection {
     if (this.#closed) throw new StoreError('CLOSED', `the store at ${this.#adapter.location} is closed`);
     return this.#conn;
@@ -297,10 +425,13 @@ export class SQLiteStore {
   #write<T>(fn: (conn: Connection) => Promise<T> | T, mayChangeSchema: boolean, label?: string): Promise<T> {
     return this.#queue.run(async () => {
       const conn = this.#open();
+      if (this.#readOnly) throw this.#readOnlyError(label);
       const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
       conn.run('BEGIN');
       let result: T;
       let appended = false;
+      let changes: ChangeSet | null = null;
+      let seq = 0;
       try {
         result = await fn(conn);
         if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {
@@ -310,14 +441,15 @@ export class SQLiteStore {
           conn.run('COMMIT');
           conn.clearStatements();
           this.#installCapture();
-          await this.#checkpointOrReload();
+          await this.#checkpointOrReload(true);
+          this.#feed.emit({ seq: this.#journal.lastSeq, changes: [], reset: true });
           return result;
         }
         // COMMIT would refuse a violated deferred key: refuse it while it can still roll back.
         if (this.#deferredKeyTables.length > 0) checkDeferredKeys(conn, this.#deferredKeyTables);
-        const changes = this.#capture.collect();
+        changes = this.#capture.collect();
         if (changes) {
-          await this.#journal.append(changes);
+          seq = await this.#journal.append(changes);
           appended = true;
         }
         conn.run('COMMIT');
@@ -335,6 +467,7 @@ export class SQLiteStore {
         }
         throw error;
       }
+      if (changes && this.#feed.active) this.#feed.emit({ seq, changes: changesOf(changes) });
       this.#scheduler.afterWrite();
       return result;
     }, label);
@@ -349,6 +482,7 @@ export class SQLiteStore {
     vacuumed: (conn: Connection) => R,
   ): Promise<R> {
     const request = queryRequest(sql, params);
+    if (this.#readOnly) return this.#queue.run(() => this.#readStatement(request, label, run), label);
     const kind = knownKind(request.sql) ?? (await this.#queue.run(() => probeQuery(this.#open(), request), label));
     if (kind === 'vacuum') {
       return this.#queue.run(async () => {
@@ -358,15 +492,17 @@ export class SQLiteStore {
         conn.exec('VACUUM');
         // VACUUM may renumber rowids of tables without an INTEGER PRIMARY KEY: only a
         // checkpoint, never a record, can carry that.
-        await this.#checkpointOrReload();
+        await this.#checkpointOrReload(true);
+        this.#feed.emit({ seq: this.#journal.lastSeq, changes: [], reset: true });
         return vacuumed(this.#open());
       }, label);
     }
     return this.#write((conn) => run(conn, request), true, label);
   }
 
-  async #checkpointNow(): Promise<void> {
-    await this.#journal.checkpoint(this.#conn.db.export());
+  /** `carriesChanges`: the database holds changes no record does (see Journal.checkpoint). */
+  async #checkpointNow(carriesChanges = false): Promise<void> {
+    await this.#journal.checkpoint(this.#conn.db.export(), carriesChanges);
     this.#scheduler.checkpointed();
   }
 
@@ -375,9 +511,9 @@ export class SQLiteStore {
    * replaced the snapshot (and its generation): records appended after it under the old
    * generation would be ignored as stale on the next open, so the journal must re-read it.
    */
-  async #checkpointOrReload(): Promise<void> {
+  async #checkpointOrReload(carriesChanges = false): Promise<void> {
     try {
-      await this.#checkpointNow();
+      await this.#checkpointNow(carriesChanges);
     } catch (error) {
       await this.#reload();
       throw error;
@@ -408,11 +544,15 @@ export class SQLiteStore {
   }
 }
 
-/** Opens the snapshot, replays the records on it, and migrates. */
+/**
+ * Opens the snapshot, replays the records on it, and migrates; a reader ('if-empty') migrates
+ * only a store that does not exist yet, in memory, so its queries find the tables.
+ */
 async function buildConnection(
-  recovered: RecoveredState,
+  recovered: Pick<RecoveredState, 'snapshot' | 'records'>,
   migrations: readonly Migration[],
   where: string,
+  migration: 'always' | 'if-empty' = 'always',
 ): Promise<{ conn: Connection; migrated: boolean }> {
   const SQL = await loadSqlEngine();
   let conn: Connection;
@@ -443,7 +583,8 @@ async function buildConnection(
       }
     }
     conn.exec('PRAGMA foreign_keys = ON');
-    const migrated = migrate(conn, migrations) > 0;
+    const empty = recovered.snapshot === null && recovered.records.length === 0;
+    const migrated = (migration === 'always' || empty) && migrate(conn, migrations) > 0;
     conn.clearStatements();
     return { conn, migrated };
   } catch (error) {

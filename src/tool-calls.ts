@@ -167,6 +167,7 @@ export class ToolCallRepository {
     const toolCallId = optionalText('toolCallId', given.toolCallId) ?? undefined;
     const startedAt = given.timestamp === undefined ? undefined : normalizeTimestamp('timestamp', given.timestamp);
     // A cheap read first, so a call that cannot be recorded fails before the tool's side effect.
+    this.#exec.assertWritable?.('toolCalls.track()');
     await this.#exec.read((conn) => resolveMission(conn, mission));
     const timestamp = startedAt ?? this.#exec.now();
     const started = performance.now();

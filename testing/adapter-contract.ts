@@ -212,6 +212,42 @@ export function adapterContract(name: string, factory: HarnessFactory, test: Tes
       await again.close();
     });
 
+    it('openReader, where offered, reads beside the holder without its lock and follows appends and checkpoints', async () => {
+      const h = await fresh();
+      const holder = h.open();
+      // A capability: adapters without it make `openStore({ readOnly: true })` refuse with INVALID_INPUT.
+      if (!holder.openReader) return;
+      await holder.load();
+      await holder.append(bytes(1));
+      const tail = holder.openReader();
+      const first = await tail.load();
+      expect(list(first.records)).toEqual([[1]]);
+      let changes = 0;
+      const stop = tail.watch(() => changes++);
+      expect(await tail.poll()).toEqual([]);
+      await holder.append(bytes(2));
+      await holder.append(big(70_000, 4));
+      const polled = await tail.poll();
+      expect(polled !== 'reload' && polled.map((r) => r.length)).toEqual([1, 70_000]);
+      expect(await tail.poll()).toEqual([]);
+      await holder.checkpoint(big(4096, 6));
+      await holder.append(bytes(3));
+      expect(await tail.poll()).toBe('reload');
+      const after = await tail.load();
+      expect(after.snapshot?.length).toBe(4096);
+      expect(list(after.records)).toEqual([[3]]);
+      // The watch fires (within 100 ms on a quiet machine; up to 2 s allowed for a busy one).
+      for (let waited = 0; changes === 0 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(changes > 0).toBe(true);
+      stop();
+      await tail.close();
+      await tail.close();
+      // The tail never held the lock: the holder's lock still keeps a second holder out.
+      const second = h.open();
+      expect(codeOf(await rejection(second.load()))).toBe('LOCKED');
+      await holder.close();
+    });
+
     it('names its storage in `location`', async () => {
       const adapter = (await fresh()).open();
       expect(typeof adapter.location).toBe('string');

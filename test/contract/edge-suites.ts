@@ -2,6 +2,7 @@ import type { HarnessFactory } from './harness.js';
 import { identitySuite } from './identity-suite.js';
 import { queryApiSuite } from './query-api-suite.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
+import { readerSuite } from './reader-suite.js';
 import { textAndInputSuite } from './text-and-input-suite.js';
 import { transactionSuite } from './transaction-suite.js';
 
@@ -16,4 +17,5 @@ export function edgeSuites(name: string, factory: HarnessFactory): void {
   identitySuite(name, factory);
   transactionSuite(name, factory);
   queryApiSuite(name, factory);
+  readerSuite(name, factory);
 }

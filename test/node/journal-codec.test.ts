@@ -5,7 +5,7 @@ import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
 import type { CellValue } from '../../src/connection.js';
 import { openStore, StoreError } from '../../src/index.js';
 import { type CommitRecord, decodeRecord, encodeRecord } from '../../src/record-codec.js';
-import { asFormat1Record } from '../contract/legacy-format.js';
+import { asFormat1Record, asFormat2Record } from '../contract/legacy-format.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
@@ -44,8 +44,10 @@ function sampleRecord(): OwnRecord {
           columns: values.map((_, i) => `c${i}`),
           deletes: [1n, INT64_MAX, INT64_MIN],
           upserts: [
-            [5n, values],
-            [2n ** 60n, values.map(() => null)],
+            [5n, values, 'insert'],
+            [2n ** 60n, values.map(() => null), 'update'],
+            // A change set built without ops (as format 2 decodes) keeps none.
+            [6n, values],
           ],
         },
         { table: 'empty', columns: [], deletes: [], upserts: [] },
@@ -104,7 +106,13 @@ const commitRecord: fc.Arbitrary<OwnRecord> = fc
           columns: fc.array(fc.string({ unit: 'binary' }), { minLength: width, maxLength: width }),
           deletes: fc.array(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), { maxLength: 4 }),
           upserts: fc.array(
-            fc.tuple(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), fc.array(cellValue, { minLength: width, maxLength: width })),
+            fc
+              .tuple(
+                fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
+                fc.array(cellValue, { minLength: width, maxLength: width }),
+                fc.constantFrom('insert', 'update', undefined),
+              )
+              .map(([rowid, row, op]) => (op ? ([rowid, row, op] as const) : ([rowid, row] as const))),
             { maxLength: 4 },
           ),
         }),
@@ -184,14 +192,22 @@ describe('record codec', () => {
     expect(codeOf(() => decodeRecord(new Uint8Array(0)))).toBe('CORRUPT');
   });
 
-  test('writes format 2 with the store identity, and still reads format 1 (no identity) as identity null', () => {
+  test('writes format 3 with the store identity and row ops, and still reads format 2 (no ops) and 1 (no identity)', () => {
     const record = sampleRecord();
     const bytes = encodeRecord(record);
-    expect(bytes[4]).toBe(2);
+    expect(bytes[4]).toBe(3);
     expect(Array.from(bytes.subarray(5, 13))).toEqual([0x00, 0xff, 0x10, 0x20, 0x30, 0x40, 0xa0, 0xfe]);
+    const withoutOps = {
+      ...record,
+      changes: {
+        ...record.changes,
+        tables: record.changes.tables.map((t) => ({ ...t, upserts: t.upserts.map(([rowid, row]) => [rowid, row] as const) })),
+      },
+    };
+    expect(exactlyEqual(decodeRecord(asFormat2Record(bytes)), withoutOps)).toBe(true);
     const old = decodeRecord(asFormat1Record(bytes));
     expect(old.identity).toBeNull();
-    expect(exactlyEqual({ ...old, identity: record.identity }, record)).toBe(true);
+    expect(exactlyEqual({ ...old, identity: record.identity }, withoutOps)).toBe(true);
     // All zeros means "no identity", which a format-2 record must have.
     const zeroed = bytes.slice();
     zeroed.fill(0, 5, 13);
