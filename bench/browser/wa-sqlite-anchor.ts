@@ -26,9 +26,9 @@ function deleteDatabase(name: string): Promise<void> {
  * for them to complete, so a commit that returned is on disk (`normal` would switch to
  * `relaxed` transactions, which the browser may acknowledge before they reach the disk).
  * Locking stays at its default (normal): `locking_mode = EXCLUSIVE`, which spares the Web Lock
- * and the metadata read of each transaction, made commits about twice as slow in two A/B runs
- * here (p50 21.6 against 10.6 ms, and 25.6 against 14.3 ms), so it is not this VFS's faster
- * durable setting. Why it is slower was not looked into.
+ * and the metadata read of each transaction, made commits about twice as slow in two short A/B
+ * runs here (p50 25.6 against 14.3 ms on disk, 21.6 against 10.6 ms in an off-the-record
+ * context), so it is not this VFS's faster durable setting. Why was not looked into.
  */
 export async function waSqliteContender(targetBytes: number): Promise<{ contender: Contender; built: Built }> {
   const name = 'wa-sqlite IDBBatchAtomicVFS';
