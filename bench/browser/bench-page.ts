@@ -5,6 +5,9 @@ import { openStore, type PersistenceAdapter, type SQLiteStore } from 'agent-ops-
 import { indexedDbAdapter } from 'agent-ops-store/adapters/indexeddb';
 import { memoryAdapter } from 'agent-ops-store/adapters/memory';
 import { payload } from '../payloads.js';
+import type { Built, Contender } from './contender.js';
+import { sqliteWasmContender } from './sqlite-wasm-anchor.js';
+import { waSqliteContender } from './wa-sqlite-anchor.js';
 
 function deleteDatabase(name: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -36,20 +39,10 @@ function timedAppends(inner: PersistenceAdapter, into: number[]): PersistenceAda
   };
 }
 
-/** One thing timed per round: a store's record(), or a bare append. */
-interface Contender {
-  readonly name: string;
-  op(i: number): Promise<void>;
-  readonly samples: number[];
-  /** For stores on IndexedDB: the adapter.append share of each op. */
-  readonly appends: number[];
-  teardown(): Promise<void>;
-}
-
 let contenders: Contender[] = [];
 
 /** A fresh store filled to about `targetBytes` (transactions of 250 calls), closed and reopened. */
-async function storeContender(name: string, targetBytes: number, memory: boolean) {
+async function storeContender(name: string, targetBytes: number, memory: boolean): Promise<Built> {
   await deleteDatabase(`agent-ops-store:${name}`);
   const volume = memoryAdapter().volume;
   const appends: number[] = [];
@@ -88,7 +81,7 @@ async function storeContender(name: string, targetBytes: number, memory: boolean
 }
 
 /** The floor under every durable write: one strict IndexedDB transaction of a record's size. */
-async function appendOnlyContender(bytes: number) {
+async function appendOnlyContender(bytes: number): Promise<Built> {
   const name = 'bench-append-only';
   await deleteDatabase(`agent-ops-store:${name}`);
   const adapter = indexedDbAdapter(name);
@@ -107,13 +100,22 @@ async function appendOnlyContender(bytes: number) {
   return { name };
 }
 
-/** Builds the contenders: a store per size on IndexedDB, one on the memory adapter, a bare append. */
+/**
+ * Builds the contenders: a store per size on IndexedDB, one on the memory adapter, a bare
+ * append, and the anchor engines (sqlite-wasm in a Worker, wa-sqlite), each filled to the
+ * first size with the same tool calls.
+ */
 async function setup(options: { sizes: number[]; recordBytes: number }) {
   contenders = [];
-  const built = [];
+  const built: Built[] = [];
   for (const size of options.sizes) built.push(await storeContender(`bench-${size}`, size, false));
   built.push(await storeContender('bench-memory', options.sizes[0]!, true));
   built.push(await appendOnlyContender(options.recordBytes));
+  for (const anchor of [sqliteWasmContender, waSqliteContender]) {
+    const { contender, built: info } = await anchor(options.sizes[0]!);
+    contenders.push(contender);
+    built.push(info);
+  }
   return built;
 }
 
