@@ -700,7 +700,7 @@ async function main(): Promise<void> {
     liveReader.subscribe(({ seq }) => {
       heardAt.set(seq, performance.now());
     });
-    await liveWriter.toolCalls.record(recordInput(liveMission, -1));
+    await liveWriter.toolCalls.record(recordInput(liveMission, 0));
     for (let i = 0; i < LIVE_WRITES; i++) {
       calledAt.set(nextSeq, performance.now());
       await liveWriter.toolCalls.record(recordInput(liveMission, i));
