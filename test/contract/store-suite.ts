@@ -1,25 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Migration, openStore, type SQLiteStore, StoreError, schemaMigrations } from '../../src/index.js';
+import { type Migration, openStore, type SQLiteStore, schemaMigrations } from '../../src/index.js';
 import type { AdapterHarness, HarnessFactory } from './harness.js';
-
-const TABLES = ['missions', 'tool_calls', 'decisions', 'playbook_runs', 'agent_memory'] as const;
-
-/** Every row of every table, to show that a rejected call changed nothing. */
-async function dump(store: SQLiteStore): Promise<Record<string, unknown[]>> {
-  const out: Record<string, unknown[]> = {};
-  for (const table of TABLES) out[table] = await store.query(`SELECT * FROM ${table} ORDER BY id`);
-  out.sqlite_sequence = await store.query('SELECT * FROM sqlite_sequence ORDER BY name');
-  return out;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StoreError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof StoreError)) throw new Error(`expected a StoreError, got ${String(error)}`);
-  return error;
-}
+import { dump, rejection, TABLES } from './store-fixture.js';
 
 /**
  * The store's behaviour, the same on every adapter and runtime:
