@@ -13,6 +13,7 @@ interface Instruction {
   readonly opcode: string;
   readonly p1: number;
   readonly p2: number;
+  readonly p3: number;
   readonly p4: string;
 }
 
@@ -167,6 +168,7 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
       opcode: String(row.opcode),
       p1: Number(row.p1),
       p2: Number(row.p2),
+      p3: Number(row.p3),
       p4: row.p4 === null ? '' : String(row.p4),
     }));
   } catch {
@@ -184,7 +186,10 @@ function judge(conn: Connection, text: string, normalized: string): StatementKin
       case 'Savepoint':
         return refuse('begin, end or nest a transaction: use store.transaction() (and tx.transaction() to nest)');
       case 'JournalMode':
-        return refuse('use PRAGMA journal_mode: the store manages it');
+        // P3 -1 only asks for the mode: SQLite emits that in no-op programs such as
+        // CREATE TABLE IF NOT EXISTS of a table that exists.
+        if (op.p3 !== -1) return refuse('use PRAGMA journal_mode: the store manages it');
+        break;
       case 'SetCookie':
         if (!DDL_COOKIES.has(op.p2) || !changesSchema) {
           return refuse(
