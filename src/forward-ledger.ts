@@ -14,6 +14,7 @@ const REPOSITORIES = new Set(['missions', 'toolCalls', 'decisions', 'playbookRun
 
 /** What the ledger needs from the leading store. */
 export interface LedgerStore {
+  query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
   run(sql: string, params?: QueryParams): Promise<RunResult>;
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T> | T): Promise<T>;
 }
@@ -41,8 +42,10 @@ export class ForwardLedger {
   async apply(call: ForwardedCall): Promise<unknown> {
     const perform = operation(call);
     if (!this.#ready) {
-      // Made by the first forwarded write, so a store no tab shares never has the table.
-      await this.#store.run(`CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (id TEXT PRIMARY KEY, outcome TEXT NOT NULL)`);
+      // Made by the first forwarded write, so a store no tab shares never has the table. Looked up
+      // first: the statement guard refuses CREATE TABLE IF NOT EXISTS of a table that exists.
+      const exists = await this.#store.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, [LEDGER_TABLE]);
+      if (exists.length === 0) await this.#store.run(`CREATE TABLE ${LEDGER_TABLE} (id TEXT PRIMARY KEY, outcome TEXT NOT NULL)`);
       this.#ready = true;
     }
     return this.#store.transaction(async (tx) => {
