@@ -47,7 +47,7 @@ export function shareSuite(name: string, factory: HarnessFactory): void {
       // Raw SQL from the follower: a read runs on its replica, a write goes to the leader.
       const run = await follower.run("UPDATE missions SET phase = 'CODING' WHERE mission_uuid = ?", ['m-share']);
       expect(run.changes).toBe(1);
-      expect((await leader.missions.get('m-share')).phase).toBe('CODING');
+      expect((await leader.missions.get('m-share'))?.phase).toBe('CODING');
       const traced = await follower.toolCalls.track('m-share', 'tracked', {}, () => 42);
       expect(traced).toBe(42);
       expect(await leader.query("SELECT tool_name FROM tool_calls WHERE tool_name = 'tracked'")).toHaveLength(1);
