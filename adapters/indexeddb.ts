@@ -91,6 +91,15 @@ class IndexedDbAdapter implements PersistenceAdapter {
         if (this.#releaseLock !== null) return;
         this.#stolen = false;
         await this.#takeLock({ signal });
+        // Granted just as the tab closed: let the next tab have it.
+        if (signal.aborted) {
+          // (TypeScript still narrows the field to the null it was before the await.)
+          const release = this.#releaseLock as (() => void) | null;
+          this.#releaseLock = null;
+          this.#lockReleased = null;
+          release?.();
+          throw signal.reason;
+        }
       },
       read: async () => {
         try {
