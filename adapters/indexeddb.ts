@@ -1,11 +1,17 @@
 import { entries, type UseStore } from 'idb-keyval';
 import { messageOf, StoreError } from '../src/errors.js';
-import type { LoadedState, PersistenceAdapter } from '../src/persistence-adapter.js';
+import type { LoadedState, PersistenceAdapter, StoreShare } from '../src/persistence-adapter.js';
+import { TabShare } from './indexeddb-share.js';
 
 /** Options of `indexedDbAdapter`. */
 export interface IndexedDbAdapterOptions {
-  /** When another tab holds the store: 'fail' at once with LOCKED (default), or 'wait'. */
-  readonly lock?: 'fail' | 'wait';
+  /**
+   * 'share' (default): every tab of the origin opens the store and writes to it; one leads and
+   * the others forward their writes to it (see the README). For one exclusive tab: 'fail' with
+   * LOCKED at once while another tab holds the store, or 'wait' for it. Exclusive and shared
+   * tabs of one store do not mix: a shared tab waits for a leader an exclusive tab never is.
+   */
+  readonly lock?: 'share' | 'fail' | 'wait';
   /** How long 'wait' waits before LOCKED. Default 10 s. */
   readonly lockTimeoutMs?: number;
 }
@@ -21,10 +27,12 @@ const ALL_RECORDS = (): IDBKeyRange => IDBKeyRange.bound(Number.NEGATIVE_INFINIT
  * Stores the database in IndexedDB (browser): one IndexedDB database per store, named
  * `agent-ops-store:<name>`. Every append is its own `durability: 'strict'` transaction and
  * resolves when that transaction completes; a checkpoint replaces the snapshot and drops the
- * log in one transaction. A Web Lock of the same name keeps one writer across tabs.
+ * log in one transaction. A Web Lock of the same name keeps one writer across tabs; with the
+ * default `lock: 'share'` the other tabs follow that writer and forward their writes to it.
  *
  * @example
- * const store = await openStore({ adapter: indexedDbAdapter('agent-ops') });
+ * const store = await openStore({ adapter: indexedDbAdapter('agent-ops') }); // any number of tabs
+ * const only = await openStore({ adapter: indexedDbAdapter('agent-ops', { lock: 'fail' }) }); // one tab
  */
 export function indexedDbAdapter(name: string, options: IndexedDbAdapterOptions = {}): PersistenceAdapter {
   if (typeof name !== 'string' || name.length === 0) {
@@ -45,6 +53,8 @@ class IndexedDbAdapter implements PersistenceAdapter {
   #open = false;
   /** Set when another context took the lock with `steal: true`: this one must not write again. */
   #stolen = false;
+  /** The tabs sharing the store, once the store asked (lock 'share' only). */
+  #share: TabShare | null = null;
 
   constructor(location: string, options: IndexedDbAdapterOptions) {
     this.location = location;
@@ -59,25 +69,67 @@ class IndexedDbAdapter implements PersistenceAdapter {
     }
     this.#open = true;
     try {
-      // idb-keyval's entries() reads keys and values in one transaction, in key order.
-      const all = await entries<IDBValidKey, unknown>(this.#db.store);
-      let snapshot: Uint8Array | null = null;
-      const records: Uint8Array[] = [];
-      for (const [key, value] of all) {
-        if (!(value instanceof Uint8Array)) {
-          throw new StoreError('CORRUPT', `${this.location} holds a value under ${String(key)} that is not bytes`);
-        }
-        if (key === SNAPSHOT_KEY) snapshot = value;
-        else if (typeof key === 'number') {
-          records.push(value);
-          this.#nextKey = key + 1;
-        }
-      }
-      return { snapshot, records, warnings: [] };
+      const { state, lastKey } = await this.#read();
+      this.#nextKey = lastKey + 1;
+      return state;
     } catch (error) {
       await this.close();
       throw ioError(`cannot read the IndexedDB database ${this.location}`, error);
     }
+  }
+
+  share(): StoreShare | null {
+    if ((this.#options.lock ?? 'share') !== 'share' || typeof BroadcastChannel !== 'function') return null;
+    this.#share ??= new TabShare({
+      location: this.location,
+      tryLock: async () => {
+        if (this.#releaseLock !== null) return true;
+        this.#stolen = false;
+        return this.#takeLock({ ifAvailable: true });
+      },
+      waitLock: async (signal) => {
+        if (this.#releaseLock !== null) return;
+        this.#stolen = false;
+        await this.#takeLock({ signal });
+        // Granted just as the tab closed: let the next tab have it.
+        if (signal.aborted) {
+          // (TypeScript still narrows the field to the null it was before the await.)
+          const release = this.#releaseLock as (() => void) | null;
+          this.#releaseLock = null;
+          this.#lockReleased = null;
+          release?.();
+          throw signal.reason;
+        }
+      },
+      read: async () => {
+        try {
+          return (await this.#read()).state;
+        } catch (error) {
+          throw ioError(`cannot read the IndexedDB database ${this.location}`, error);
+        }
+      },
+    });
+    return this.#share;
+  }
+
+  /** Everything the database holds, in one IndexedDB transaction; `lastKey` is the last record's key (0 if none). */
+  async #read(): Promise<{ state: LoadedState; lastKey: number }> {
+    // idb-keyval's entries() reads keys and values in one transaction, in key order.
+    const all = await entries<IDBValidKey, unknown>(this.#db.store);
+    let snapshot: Uint8Array | null = null;
+    const records: Uint8Array[] = [];
+    let lastKey = 0;
+    for (const [key, value] of all) {
+      if (!(value instanceof Uint8Array)) {
+        throw new StoreError('CORRUPT', `${this.location} holds a value under ${String(key)} that is not bytes`);
+      }
+      if (key === SNAPSHOT_KEY) snapshot = value;
+      else if (typeof key === 'number') {
+        records.push(value);
+        lastKey = key;
+      }
+    }
+    return { state: { snapshot, records, warnings: [] }, lastKey };
   }
 
   async append(record: Uint8Array): Promise<void> {
@@ -94,6 +146,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       throw ioError(`cannot append to the IndexedDB database ${this.location}`, error);
     }
     this.#nextKey = key + 1;
+    this.#share?.published(bytes);
   }
 
   async checkpoint(snapshot: Uint8Array): Promise<void> {
@@ -108,10 +161,12 @@ class IndexedDbAdapter implements PersistenceAdapter {
     } catch (error) {
       throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
     }
+    this.#share?.checkpointed();
   }
 
   async close(): Promise<void> {
     this.#open = false;
+    this.#share?.close();
     this.#db.close();
     const release = this.#releaseLock;
     const released = this.#lockReleased;
@@ -129,7 +184,30 @@ class IndexedDbAdapter implements PersistenceAdapter {
     if (!this.#open) throw new StoreError('CLOSED', `the IndexedDB database ${this.location} is closed`);
   }
 
+  /** The lock for `load`: 'wait' waits up to `lockTimeoutMs`; 'fail' and 'share' take it only if it is free. */
   async #acquireLock(): Promise<void> {
+    const wait = this.#options.lock === 'wait';
+    const timeoutMs = this.#options.lockTimeoutMs ?? 10_000;
+    let got: boolean;
+    try {
+      got = await this.#takeLock(wait ? { signal: AbortSignal.timeout(timeoutMs) } : { ifAvailable: true });
+    } catch (error) {
+      const name = (error as { name?: unknown } | null)?.name;
+      if (name === 'TimeoutError') {
+        throw new StoreError('LOCKED', `${this.location} is open in another tab or worker; one writer at a time (waited ${timeoutMs} ms)`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    if (!got) throw new StoreError('LOCKED', `${this.location} is open in another tab or worker; one writer at a time`);
+  }
+
+  /**
+   * Requests the Web Lock and, once granted, holds it until close(). Resolves with false when
+   * `ifAvailable` found it taken; rejects with the abort reason when `signal` aborts first.
+   */
+  async #takeLock(options: LockOptions): Promise<boolean> {
     const locks = (globalThis as { navigator?: Navigator }).navigator?.locks;
     if (!locks) {
       throw new StoreError(
@@ -137,47 +215,37 @@ class IndexedDbAdapter implements PersistenceAdapter {
         `cannot lock ${this.location}: Web Locks are unavailable (they need a secure context, https or localhost)`,
       );
     }
-    const wait = this.#options.lock === 'wait';
-    const timeoutMs = this.#options.lockTimeoutMs ?? 10_000;
     let granted!: (got: boolean) => void;
     const grant = new Promise<boolean>((resolve) => {
       granted = resolve;
     });
+    let release!: () => void;
     const hold = new Promise<void>((resolve) => {
-      this.#releaseLock = resolve;
+      release = resolve;
     });
-    const options: LockOptions = wait ? { signal: AbortSignal.timeout(timeoutMs) } : { ifAvailable: true };
     const request = locks.request(this.location, options, (lock) => {
       granted(lock !== null);
       // The lock is held for as long as this promise is pending: until close().
       return lock === null ? undefined : hold;
     });
-    this.#lockReleased = request.catch(() => {
-      // Rejected after it was granted: the lock was stolen from under an open adapter.
-      if (this.#releaseLock !== null && this.#open) {
-        this.#stolen = true;
-        this.#releaseLock = null;
-      }
-    });
     let got: boolean;
     try {
       got = await Promise.race([grant, request.then(() => false)]);
     } catch (error) {
-      this.#releaseLock = null;
-      this.#lockReleased = null;
       const name = (error as { name?: unknown } | null)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') {
-        throw new StoreError('LOCKED', `${this.location} is open in another tab or worker; one writer at a time (waited ${timeoutMs} ms)`, {
-          cause: error,
-        });
-      }
+      if (name === 'TimeoutError' || name === 'AbortError') throw error;
       throw new StoreError('IO', `cannot lock ${this.location}: ${messageOf(error)}`, { cause: error });
     }
-    if (!got) {
-      this.#releaseLock = null;
-      this.#lockReleased = null;
-      throw new StoreError('LOCKED', `${this.location} is open in another tab or worker; one writer at a time`);
-    }
+    if (!got) return false;
+    this.#releaseLock = release;
+    this.#lockReleased = request.catch(() => {
+      // Rejected after it was granted: the lock was stolen from under an open adapter.
+      if (this.#releaseLock === release && this.#open) {
+        this.#stolen = true;
+        this.#releaseLock = null;
+      }
+    });
+    return true;
   }
 }
 

@@ -14,4 +14,10 @@ export interface Executor {
   now(): Date;
   /** Throws READ_ONLY when the store only reads; for checks that must come before a side effect. */
   assertWritable?(label: string): void;
+  /**
+   * In a tab that follows another (tabs sharing one store): sends the repository call to the
+   * leading tab and gives its result; null when this store writes itself. For calls that must
+   * not run twice here (track's tool has run already), so they cannot wait to fail and be resent.
+   */
+  forward?(target: string, method: string, args: unknown[]): Promise<unknown> | null;
 }

@@ -41,6 +41,11 @@ export interface PersistenceAdapter {
    * it may not write to. Adapters without it cannot open readers (INVALID_INPUT).
    */
   openReader?(): LogTail;
+  /**
+   * Optional. How contexts share this storage (tabs of one origin), or null when this adapter
+   * was opened for one exclusive holder. Asked once, before `load`.
+   */
+  share?(): StoreShare | null;
   /** Releases the lock and any handles. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -69,4 +74,36 @@ export interface LogTail {
   watch(onChange: () => void): () => void;
   /** Stops watching and releases any handles. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * Lets several contexts of one runtime (the tabs of an origin) share one store: one leads (it
+ * holds the writer's lock and writes), the others follow (they keep a replica from the records
+ * the leader made durable, and send their writes to the leader). The store only sees this
+ * structure; how contexts find each other (BroadcastChannel, Web Locks) is the adapter's.
+ * Calls and replies are opaque, structured-clonable data to the adapter.
+ */
+export interface StoreShare {
+  /** Tries to lead without waiting; true when this context now holds the lock (`load` then locks no more). */
+  tryLead(): Promise<boolean>;
+  /** Resolves once this context leads, queued behind the contexts that asked before; never while closed. */
+  lead(): Promise<void>;
+  /** What the storage holds now, read without the lock (a follower's load and catch-up). */
+  read(): Promise<LoadedState>;
+  /** While following: the leader's durable records, its checkpoints, and a new leader that serves. */
+  listen(events: ShareEvents): void;
+  /** While leading: answers the calls followers forward; calls this context forwarded before it led run here too. */
+  serve(handler: (call: unknown) => Promise<unknown>): void;
+  /** While following: sends `call` to the leader, resending it to each new leader, until one replies. */
+  forward(call: unknown): Promise<unknown>;
+}
+
+/** What a following context hears from the leader. */
+export interface ShareEvents {
+  /** A record the leader appended, once durable, in the order appended. */
+  record(bytes: Uint8Array): void;
+  /** The leader replaced the snapshot: re-read the storage. */
+  checkpoint(): void;
+  /** A new leader serves: re-read the storage (the old one may have died before telling of a commit). */
+  leader(): void;
 }

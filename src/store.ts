@@ -7,11 +7,12 @@ import { DecisionRepository } from './decisions.js';
 import { checkDeferredKeys, deferredKeyTables } from './deferred-keys.js';
 import { messageOf, StoreError } from './errors.js';
 import type { Executor } from './executor.js';
-import { Follower } from './follower.js';
+import { Follower, type FollowerHost } from './follower.js';
+import { ForwardLedger } from './forward-ledger.js';
 import { type CheckpointPolicy, Journal, type RecoveredState } from './journal.js';
 import { checkMigrations, type Migration, migrate, refuseNewerSchema, schemaMigrations } from './migrations.js';
 import { MissionRepository } from './missions.js';
-import type { PersistenceAdapter } from './persistence-adapter.js';
+import type { PersistenceAdapter, StoreShare } from './persistence-adapter.js';
 import { PlaybookRunRepository } from './playbook-runs.js';
 import {
   lastInsertRowid,
@@ -28,6 +29,15 @@ import { replayRecords } from './replay.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
+import {
+  errorData,
+  type ForwardedCall,
+  type ForwardedReply,
+  forwardingRepository,
+  MustForward,
+  rebuildError,
+  TabFollower,
+} from './tab-follower.js';
 import { readClock } from './timestamp.js';
 import { ToolCallRepository } from './tool-calls.js';
 import { requireDeadlockTimeout, type StoreTransaction, TransactionRunner } from './transaction-runner.js';
@@ -100,6 +110,14 @@ export class SQLiteStore {
   readonly #readOnly: boolean;
   /** Follows the writer; only in a read-only store. */
   #reader: ReaderLoop | null = null;
+  /** The tabs sharing this store (indexedDbAdapter's lock 'share'), else null. */
+  #share: StoreShare | null = null;
+  /** Set while this tab follows the one that leads: writes go there. */
+  #tab: TabFollower | null = null;
+  /** This tab's replica of the leader's database, while it follows. */
+  #replica: Follower | null = null;
+  /** Applies forwarded writes once each, while this tab leads. */
+  readonly #ledger = new ForwardLedger(this);
   #conn: Connection;
   #capture: ChangeCapture;
   #closed = false;
@@ -107,7 +125,7 @@ export class SQLiteStore {
   #deferredKeyTables: string[] = [];
   #onPageHide: (() => void) | null = null;
 
-  private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[]) {
+  private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[], following = false) {
     this.#adapter = options.adapter;
     this.#journal = journal;
     this.#migrations = migrations;
@@ -137,12 +155,18 @@ export class SQLiteStore {
       assertWritable: (label) => {
         if (this.#readOnly) throw this.#readOnlyError(`store.${label}`);
       },
+      forward: (target, method, args) => (this.#tab ? this.#forward(target, method, args) : null),
     };
-    this.missions = this.#queue.expose(new MissionRepository(exec), 'missions');
-    this.toolCalls = this.#queue.expose(new ToolCallRepository(exec), 'toolCalls');
-    this.decisions = this.#queue.expose(new DecisionRepository(exec), 'decisions');
-    this.playbookRuns = this.#queue.expose(new PlaybookRunRepository(exec), 'playbookRuns');
-    this.memory = this.#queue.expose(new AgentMemoryRepository(exec), 'memory');
+    // A following tab's repositories send a call to the leader once it would write (see forwardingRepository).
+    const expose = <R extends object>(repository: R, name: string): R => {
+      const exposed = this.#queue.expose(repository, name);
+      return following ? forwardingRepository(exposed, name, (target, method, args) => this.#forward(target, method, args)) : exposed;
+    };
+    this.missions = expose(new MissionRepository(exec), 'missions');
+    this.toolCalls = expose(new ToolCallRepository(exec), 'toolCalls');
+    this.decisions = expose(new DecisionRepository(exec), 'decisions');
+    this.playbookRuns = expose(new PlaybookRunRepository(exec), 'playbookRuns');
+    this.memory = expose(new AgentMemoryRepository(exec), 'memory');
   }
 
   /** See `openStore`. */
@@ -158,6 +182,8 @@ export class SQLiteStore {
     const journal = new Journal(adapter, options.checkpoint);
     let conn: Connection | undefined;
     try {
+      const share = adapter.share?.() ?? null;
+      if (share && !(await share.tryLead())) return await SQLiteStore.#openFollower(options, migrations, share);
       const recovered = await journal.recover();
       const built = await buildConnection(recovered, migrations, adapter.location);
       conn = built.conn;
@@ -169,6 +195,7 @@ export class SQLiteStore {
       // identity, or whose log held another store's records, is rewritten at once.
       if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
       store.#watchPageHide();
+      if (share) store.#serve(share);
       return store;
     } catch (error) {
       conn?.close();
@@ -185,19 +212,7 @@ export class SQLiteStore {
     }
     const tail = adapter.openReader();
     let store: SQLiteStore | undefined;
-    const follower = new Follower({
-      location: adapter.location,
-      connection: () => store!.#conn,
-      build: async (snapshot, records) => (await buildConnection({ snapshot, records }, migrations, adapter.location, 'if-empty')).conn,
-      replace: (conn) => {
-        store!.#conn.close();
-        store!.#conn = conn;
-      },
-      emit: (event) => store!.#feed.emit(event),
-      get listening() {
-        return store ? store.#feed.active : false;
-      },
-    });
+    const follower = new Follower(SQLiteStore.#replicaHost(adapter.location, migrations, () => store));
     let conn: Connection | undefined;
     try {
       const loaded = await tail.load();
@@ -219,6 +234,126 @@ export class SQLiteStore {
       await tail.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /** What a Follower needs to keep the store that `store()` gives (once it exists) up to date. */
+  static #replicaHost(location: string, migrations: readonly Migration[], store: () => SQLiteStore | undefined): FollowerHost {
+    return {
+      location,
+      connection: () => store()!.#conn,
+      build: async (snapshot, records) => (await buildConnection({ snapshot, records }, migrations, location, 'if-empty')).conn,
+      replace: (conn) => {
+        store()!.#conn.close();
+        store()!.#conn = conn;
+      },
+      emit: (event) => store()!.#feed.emit(event),
+      get listening() {
+        const current = store();
+        return current ? current.#feed.active : false;
+      },
+    };
+  }
+
+  /**
+   * Opens a tab that follows the tab leading a shared store: its database is a replica of the
+   * leader's, its writes go to the leader, and it queues for the lock to take over.
+   */
+  static async #openFollower(options: OpenStoreOptions, migrations: readonly Migration[], share: StoreShare): Promise<SQLiteStore> {
+    const adapter = options.adapter;
+    let store: SQLiteStore | undefined;
+    const follower = new Follower(SQLiteStore.#replicaHost(adapter.location, migrations, () => store));
+    const tab = new TabFollower({
+      location: adapter.location,
+      share,
+      follower,
+      enqueue: (task, label) => store!.#queue.run(task, label),
+      warn: (message) => store!.#warn(message),
+    });
+    let conn: Connection | undefined;
+    try {
+      const loaded = await share.read();
+      conn = await follower.start(loaded);
+      store = new SQLiteStore(options, new Journal(adapter, options.checkpoint), conn, migrations, true);
+      store.#share = share;
+      store.#tab = tab;
+      store.#replica = follower;
+      tab.attach();
+      const opened = store;
+      // Rejected only when this tab closes first.
+      share.lead().then(
+        () => opened.#takeOver(share),
+        () => undefined,
+      );
+      return store;
+    } catch (error) {
+      conn?.close();
+      throw error;
+    }
+  }
+
+  /**
+   * The lock came to this following tab (the leader closed, crashed or was discarded): it becomes
+   * the writer, from what the storage holds, then answers the other tabs' calls.
+   */
+  async #takeOver(share: StoreShare): Promise<void> {
+    try {
+      await this.#queue.run(async () => {
+        if (this.#closed) return;
+        // The replica first, so listeners hear of commits the old leader made durable but never told of.
+        await this.#replica!.resync(await share.read());
+        this.#tab!.stop();
+        const recovered = await this.#journal.recover();
+        const built = await buildConnection(recovered, this.#migrations, this.#adapter.location);
+        this.#conn.close();
+        this.#conn = built.conn;
+        this.#capture = new ChangeCapture(built.conn);
+        this.#installCapture();
+        this.#tab = null;
+        this.#replica = null;
+        for (const warning of recovered.warnings) this.#warn(warning);
+        if (built.migrated || recovered.mustCheckpoint) await this.#checkpointNow(built.migrated);
+        this.#watchPageHide();
+        this.#serve(share);
+      }, 'taking over from the leading tab');
+    } catch (error) {
+      // Without a durable state to write on, this tab cannot lead: close, so the lock goes to the next tab.
+      this.#warn(`this tab could not take over ${this.#adapter.location} and closed its store: ${messageOf(error)}`);
+      if (!this.#closed) {
+        this.#markClosed();
+        this.#conn.close();
+        await this.#adapter.close().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Leads: answers the calls other tabs forward. */
+  #serve(share: StoreShare): void {
+    this.#share = share;
+    share.serve((call) => this.#serveForwarded(call as ForwardedCall));
+  }
+
+  /** Runs a call another tab forwarded, and gives its outcome as data. */
+  async #serveForwarded(call: ForwardedCall): Promise<ForwardedReply> {
+    try {
+      let value: unknown;
+      if (call.target === 'store' && call.method === 'checkpoint') value = await this.checkpoint();
+      else if (call.target === 'store' && typeof call.args[0] === 'string' && /^\s*vacuum\b/i.test(call.args[0])) {
+        // VACUUM cannot run inside the ledger's transaction, and running it twice changes nothing.
+        value = await this.query(call.args[0]);
+      } else value = await this.#ledger.apply(call);
+      return { ok: true, value, seq: this.#journal.lastSeq };
+    } catch (error) {
+      return { ok: false, error: errorData(error) };
+    }
+  }
+
+  /** Sends a write to the leading tab, under an id that keeps it from being applied twice. */
+  #forward(target: string, method: string, args: unknown[]): Promise<unknown> {
+    const call: ForwardedCall = { id: crypto.randomUUID(), target, method, args };
+    const tab = this.#tab;
+    // This tab took over since the call began: it answers the call itself.
+    if (!tab) return this.#serveForwarded(call).then((reply) => (reply.ok ? reply.value : Promise.reject(rebuildError(reply.error))));
+    return tab.forward(call);
   }
 
   /**
@@ -291,11 +426,22 @@ export class SQLiteStore {
    * });
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T> | T): Promise<T> {
-    return this.#queue.transaction(fn, (body) => this.#write(body, true));
+    return this.#queue
+      .transaction(fn, (body) => this.#write(body, true))
+      .catch((error: unknown) => {
+        if (!(error instanceof MustForward)) throw error;
+        // A callback cannot cross to another tab, and running it here would not be atomic with the leader's writes.
+        throw new StoreError(
+          'READ_ONLY',
+          `store.transaction() was refused: this tab follows the tab that leads ${this.#adapter.location}; ` +
+            'run transactions in the leading tab, or use single calls, which are forwarded',
+        );
+      });
   }
 
   /** Folds the log into a new snapshot now. */
   checkpoint(): Promise<void> {
+    if (this.#tab) return this.#forward('store', 'checkpoint', []) as Promise<void>;
     return this.#queue.run(async () => {
       this.#open();
       if (this.#readOnly) throw this.#readOnlyError('store.checkpoint()');
@@ -309,6 +455,12 @@ export class SQLiteStore {
       if (this.#closed) return;
       this.#markClosed();
       this.#feed.clear();
+      if (this.#tab) {
+        this.#tab.stop();
+        this.#conn.close();
+        await this.#adapter.close();
+        return;
+      }
       if (this.#reader) {
         try {
           await this.#reader.stop();
@@ -337,6 +489,7 @@ export class SQLiteStore {
   refresh(): Promise<number> {
     if (this.#closed) return Promise.reject(new StoreError('CLOSED', `the store at ${this.#adapter.location} is closed`));
     if (this.#reader) return this.#reader.refresh();
+    if (this.#tab) return this.#tab.refresh();
     return this.#queue.run(() => {
       this.#open();
       return 0;
@@ -426,6 +579,7 @@ export class SQLiteStore {
     return this.#queue.run(async () => {
       const conn = this.#open();
       if (this.#readOnly) throw this.#readOnlyError(label);
+      if (this.#tab) throw new MustForward();
       const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
       conn.run('BEGIN');
       let result: T;
@@ -483,6 +637,12 @@ export class SQLiteStore {
   ): Promise<R> {
     const request = queryRequest(sql, params);
     if (this.#readOnly) return this.#queue.run(() => this.#readStatement(request, label, run), label);
+    if (this.#tab) {
+      // A following tab reads its replica and sends anything else to the leader.
+      const kind = await this.#queue.run(() => knownKind(request.sql) ?? probeQuery(this.#open(), request), label);
+      if (kind === 'read') return this.#queue.run(() => this.#readStatement(request, label, run), label);
+      return this.#forward('store', label === 'store.run()' ? 'run' : 'query', [sql, params]) as Promise<R>;
+    }
     const kind = knownKind(request.sql) ?? (await this.#queue.run(() => probeQuery(this.#open(), request), label));
     if (kind === 'vacuum') {
       return this.#queue.run(async () => {

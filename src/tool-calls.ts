@@ -176,7 +176,7 @@ export class ToolCallRepository {
       value = await fn();
     } catch (error) {
       const message = exactText(error instanceof Error ? error.message : String(error));
-      await this.record({
+      await this.#save({
         mission,
         toolName,
         args,
@@ -200,11 +200,16 @@ export class ToolCallRepository {
       result = undefined;
     }
     try {
-      await this.record({ mission, toolName, args, result, timestamp, durationMs, success: true, agentName, toolCallId });
+      await this.#save({ mission, toolName, args, result, timestamp, durationMs, success: true, agentName, toolCallId });
     } catch (recording) {
       throw new TrackError(toolName, { succeeded: true, result: value }, asStoreError(recording));
     }
     return value;
+  }
+
+  /** Records what `track` saw: through the leading tab when this store follows one (the tool ran here, once), else here. */
+  #save(input: RecordToolCallInput): Promise<ToolCall> {
+    return (this.#exec.forward?.('toolCalls', 'record', [input]) as Promise<ToolCall> | null | undefined) ?? this.record(input);
   }
 
   /** Tool calls, oldest first (by timestamp, then by id), optionally those with one `toolCallId`; pages with `limit` and `offset`. */

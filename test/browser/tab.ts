@@ -63,11 +63,17 @@ export async function openTab(): Promise<Tab> {
   };
 }
 
-/** Resolves with the tab's acknowledgements as they arrive, until `until` returns true. */
+/** Resolves with the tab's acknowledgements as they arrive, until `until` returns true; rejects if its writes stop with an error. */
 export function watchAcks(tab: Tab, until: (acknowledged: number) => boolean): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const onMessage = (event: MessageEvent) => {
-      if (event.source !== tab.frame.contentWindow || typeof event.data?.acknowledged !== 'number') return;
+      if (event.source !== tab.frame.contentWindow) return;
+      if (typeof event.data?.writeError === 'string') {
+        window.removeEventListener('message', onMessage);
+        reject(new Error(`the tab's writes stopped: ${event.data.writeError}`));
+        return;
+      }
+      if (typeof event.data?.acknowledged !== 'number') return;
       if (until(event.data.acknowledged)) {
         window.removeEventListener('message', onMessage);
         resolve(event.data.acknowledged);

@@ -181,10 +181,10 @@ describe('indexeddb in real tabs', () => {
     expect(await count(again, 'tool_calls')).toBe(0);
   });
 
-  it('refuses to open a second store on the same name in the same page with LOCKED', async () => {
+  it('refuses to open a second exclusive store on the same name in the same page with LOCKED', async () => {
     const name = uniqueName('same-page');
     await open(name);
-    const error = await openStore({ adapter: indexedDbAdapter(name) }).then(
+    const error = await openStore({ adapter: indexedDbAdapter(name, { lock: 'fail' }) }).then(
       () => null,
       (e: unknown) => e,
     );
