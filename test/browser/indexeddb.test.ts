@@ -6,5 +6,5 @@ import { indexedDbHarness } from './indexeddb-harness.js';
 
 adapterContract('indexeddb (Chromium)', indexedDbHarness);
 storeSuite('indexeddb (Chromium)', indexedDbHarness);
-edgeSuites('indexeddb (Chromium)', indexedDbHarness);
+edgeSuites('indexeddb (Chromium)', indexedDbHarness, { readers: false });
 shareSuite('indexeddb (Chromium)', indexedDbHarness);

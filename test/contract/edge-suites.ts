@@ -9,13 +9,14 @@ import { transactionSuite } from './transaction-suite.js';
 /**
  * The edge cases of "nothing acknowledged is ever lost": hostile text, raw SQL, foreign logs,
  * nested transactions, extreme times, odd inputs. Each topic is its own suite file; every
- * adapter runner calls this once, so each runs on every adapter in every runtime.
+ * adapter runner calls this once, so each runs on every adapter in every runtime. `readers`:
+ * whether the adapter opens readers (`openReader`); IndexedDB tabs share a store instead.
  */
-export function edgeSuites(name: string, factory: HarnessFactory): void {
+export function edgeSuites(name: string, factory: HarnessFactory, capabilities: { readonly readers: boolean } = { readers: true }): void {
   rawSqlSuite(name, factory);
   textAndInputSuite(name, factory);
   identitySuite(name, factory);
   transactionSuite(name, factory);
   queryApiSuite(name, factory);
-  readerSuite(name, factory);
+  readerSuite(name, factory, capabilities);
 }

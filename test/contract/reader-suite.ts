@@ -37,13 +37,17 @@ const count = async (store: SQLiteStore, table = 'tool_calls') =>
   Number(((await store.query(`SELECT count(*) AS n FROM ${table}`)) as [{ n: number }])[0].n);
 
 /**
- * Readers (`openStore({ adapter, readOnly: true })`) and the change feed, on every adapter; the
- * reader tests skip themselves on an adapter that cannot open readers (no `openReader`).
+ * Readers (`openStore({ adapter, readOnly: true })`) and the change feed, on every adapter. An
+ * adapter that cannot open readers (no `openReader`: IndexedDB, whose tabs share a store instead)
+ * runs the feed tests and, in place of the reader tests, one that shows readOnly is refused.
  */
-export function readerSuite(name: string, factory: HarnessFactory): void {
+export function readerSuite(name: string, factory: HarnessFactory, capabilities: { readonly readers: boolean } = { readers: true }): void {
   describe(`readers and the change feed: ${name}`, () => {
     const fx = useStoreFixture(factory);
-    const readable = () => typeof fx.harness.open().openReader === 'function';
+    // Reader tests are registered only where the adapter can open readers.
+    const itReader = (title: string, test: () => Promise<void>) => {
+      if (capabilities.readers) it(title, test);
+    };
     const reader = (adapter?: PersistenceAdapter) =>
       fx.open({ readOnly: true, ...(adapter ? ({ adapter } as Record<string, unknown>) : {}) });
 
@@ -117,32 +121,33 @@ export function readerSuite(name: string, factory: HarnessFactory): void {
       expect(await store.refresh()).toBe(0);
     });
 
-    it('a reader sees every acknowledged write at open, follows new ones on its own, and its feed agrees with the writer’s', async (ctx) => {
-      const writer = await fx.fresh();
-      if (!readable()) return ctx.skip();
-      const m = await writer.missions.create({ phase: 'PLANNING', uuid: 'm' });
-      await writer.toolCalls.record({ mission: m.id, toolName: 'before', args: {}, success: true });
-      const r = await reader();
-      expect(await count(r)).toBe(1);
-      const seen = record(r);
-      const written = record(writer);
-      await writer.toolCalls.record({ mission: m.id, toolName: 'after', args: {}, success: true });
-      await writer.query(
-        'INSERT OR REPLACE INTO tool_calls (id, mission_id, tool_name, args, success, timestamp) ' +
-          "VALUES (1, ?, 'x', '{}', 1, '2026-11-28 12:00:00.000Z')",
-        [m.id],
-      );
-      await writer.memory.set(m.id, 'k', 'v');
-      await writer.missions.delete(m.id);
-      await eventually(() => seen.length === written.length, 'the reader to see every commit');
-      expect(seen).toEqual(written);
-      expect(written[1]!.changes).toEqual([{ table: 'tool_calls', op: 'update', rowid: 1 }]);
-      expect(await dump(r)).toEqual(await dump(writer));
-    });
+    itReader(
+      'a reader sees every acknowledged write at open, follows new ones on its own, and its feed agrees with the writer’s',
+      async () => {
+        const writer = await fx.fresh();
+        const m = await writer.missions.create({ phase: 'PLANNING', uuid: 'm' });
+        await writer.toolCalls.record({ mission: m.id, toolName: 'before', args: {}, success: true });
+        const r = await reader();
+        expect(await count(r)).toBe(1);
+        const seen = record(r);
+        const written = record(writer);
+        await writer.toolCalls.record({ mission: m.id, toolName: 'after', args: {}, success: true });
+        await writer.query(
+          'INSERT OR REPLACE INTO tool_calls (id, mission_id, tool_name, args, success, timestamp) ' +
+            "VALUES (1, ?, 'x', '{}', 1, '2026-11-28 12:00:00.000Z')",
+          [m.id],
+        );
+        await writer.memory.set(m.id, 'k', 'v');
+        await writer.missions.delete(m.id);
+        await eventually(() => seen.length === written.length, 'the reader to see every commit');
+        expect(seen).toEqual(written);
+        expect(written[1]!.changes).toEqual([{ table: 'tool_calls', op: 'update', rowid: 1 }]);
+        expect(await dump(r)).toEqual(await dump(writer));
+      },
+    );
 
-    it('every write method of a reader rejects with READ_ONLY and changes nothing; reads and close work', async (ctx) => {
+    itReader('every write method of a reader rejects with READ_ONLY and changes nothing; reads and close work', async () => {
       const writer = await fx.fresh();
-      if (!readable()) return ctx.skip();
       const m = await writer.missions.create({ phase: 'PLANNING', uuid: 'm' });
       const run = await writer.playbookRuns.start({ mission: m.id, playbookName: 'p', phase: 'CODING' });
       const r = await reader();
@@ -195,27 +200,28 @@ export function readerSuite(name: string, factory: HarnessFactory): void {
       expect((await rejection(r.query('SELECT 1'))).code).toBe('CLOSED');
     });
 
-    it('refresh() catches up at once and says how many commits it applied; a checkpoint the reader kept up with is no reset', async (ctx) => {
-      const writer = await fx.fresh();
-      if (!readable()) return ctx.skip();
-      const r = await reader(refreshOnly(fx.harness.open()));
-      const events = record(r);
-      const m = await writer.missions.create({ phase: 'PLANNING' });
-      await writer.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true });
-      expect(await count(r)).toBe(0);
-      expect(await r.refresh()).toBe(2);
-      expect(await count(r)).toBe(1);
-      await writer.checkpoint();
-      await writer.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true });
-      expect(await r.refresh()).toBe(1);
-      expect(await r.refresh()).toBe(0);
-      expect(events.map((e) => e.reset ?? false)).toEqual([false, false, false]);
-      expect(await dump(r)).toEqual(await dump(writer));
-    });
+    itReader(
+      'refresh() catches up at once and says how many commits it applied; a checkpoint the reader kept up with is no reset',
+      async () => {
+        const writer = await fx.fresh();
+        const r = await reader(refreshOnly(fx.harness.open()));
+        const events = record(r);
+        const m = await writer.missions.create({ phase: 'PLANNING' });
+        await writer.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true });
+        expect(await count(r)).toBe(0);
+        expect(await r.refresh()).toBe(2);
+        expect(await count(r)).toBe(1);
+        await writer.checkpoint();
+        await writer.toolCalls.record({ mission: m.id, toolName: 't', args: {}, success: true });
+        expect(await r.refresh()).toBe(1);
+        expect(await r.refresh()).toBe(0);
+        expect(events.map((e) => e.reset ?? false)).toEqual([false, false, false]);
+        expect(await dump(r)).toEqual(await dump(writer));
+      },
+    );
 
-    it('a reader that fell behind a checkpoint gets one reset event, then goes on', async (ctx) => {
+    itReader('a reader that fell behind a checkpoint gets one reset event, then goes on', async () => {
       const writer = await fx.fresh();
-      if (!readable()) return ctx.skip();
       const r = await reader(refreshOnly(fx.harness.open()));
       const events = record(r);
       const written = record(writer);
@@ -231,9 +237,8 @@ export function readerSuite(name: string, factory: HarnessFactory): void {
       expect(await dump(r)).toEqual(await dump(writer));
     });
 
-    it('schema changes reach readers as a reset, and the new table is readable', async (ctx) => {
+    itReader('schema changes reach readers as a reset, and the new table is readable', async () => {
       const writer = await fx.fresh();
-      if (!readable()) return ctx.skip();
       const r = await reader();
       const events = record(r);
       await writer.query('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
@@ -244,9 +249,8 @@ export function readerSuite(name: string, factory: HarnessFactory): void {
       expect(await r.query('SELECT body FROM notes')).toEqual([{ body: 'hello' }]);
     });
 
-    it('any number of readers, of a store nobody holds and across a writer’s restart', async (ctx) => {
+    itReader('any number of readers, of a store nobody holds and across a writer’s restart', async () => {
       const first = await fx.fresh();
-      if (!readable()) return ctx.skip();
       await first.missions.create({ phase: 'PLANNING', uuid: 'a' });
       await first.close();
       const readers = [await reader(), await reader(), await reader()];
@@ -261,11 +265,10 @@ export function readerSuite(name: string, factory: HarnessFactory): void {
       }
     });
 
-    it('a reader of a store that does not exist yet shows empty tables, then follows its first writer', async (ctx) => {
+    itReader('a reader of a store that does not exist yet shows empty tables, then follows its first writer', async () => {
       const harness = await factory();
       const stores: SQLiteStore[] = [];
       try {
-        if (typeof harness.open().openReader !== 'function') return ctx.skip();
         const r = await openStore({ adapter: harness.open(), readOnly: true });
         stores.push(r);
         expect(await count(r, 'missions')).toBe(0);
@@ -280,5 +283,14 @@ export function readerSuite(name: string, factory: HarnessFactory): void {
         await harness.destroy();
       }
     });
+
+    if (!capabilities.readers) {
+      it('an adapter without openReader refuses a readOnly open with INVALID_INPUT naming it', async () => {
+        await fx.fresh();
+        const error = await rejection(fx.open({ readOnly: true }));
+        expect(error.code).toBe('INVALID_INPUT');
+        expect(error.message).toContain('openReader');
+      });
+    }
   });
 }

@@ -17,17 +17,17 @@ const count = async (store: SQLiteStore, table = 'tool_calls') =>
 
 /**
  * Stores that share one storage (the tabs of an origin; here several stores of one page): the
- * first opened leads, the others follow and forward their writes. Skips itself on an adapter that
- * cannot share (no `share()`, or opened for one exclusive holder).
+ * first opened leads, the others follow and forward their writes. Run it only on adapters that
+ * share (`share()`); on any other it fails at its first check.
  */
 export function shareSuite(name: string, factory: HarnessFactory): void {
   describe(`stores sharing one storage: ${name}`, () => {
     const fx = useStoreFixture(factory);
     const shares = () => fx.harness.open().share?.() != null;
 
-    it('a second store follows: its writes go to the leader, and each sees the other’s, with the same results', async (context) => {
+    it('a second store follows: its writes go to the leader, and each sees the other’s, with the same results', async () => {
       const leader = await fx.fresh();
-      if (!shares()) return context.skip();
+      expect(shares(), 'the adapter shares its storage').toBe(true);
       const follower = await fx.open();
       const events: ChangeEvent[] = [];
       follower.subscribe((event) => {
@@ -53,9 +53,9 @@ export function shareSuite(name: string, factory: HarnessFactory): void {
       expect(await leader.query("SELECT tool_name FROM tool_calls WHERE tool_name = 'tracked'")).toHaveLength(1);
     });
 
-    it('errors of forwarded writes come back as StoreErrors with their codes; transactions are refused while following', async (context) => {
+    it('errors of forwarded writes come back as StoreErrors with their codes; transactions are refused while following', async () => {
       const leader = await fx.fresh();
-      if (!shares()) return context.skip();
+      expect(shares(), 'the adapter shares its storage').toBe(true);
       const follower = await fx.open();
       await leader.missions.create({ phase: 'PLANNING', uuid: 'm-err' });
       await follower.refresh();
@@ -73,9 +73,9 @@ export function shareSuite(name: string, factory: HarnessFactory): void {
       expect(await count(leader, 'missions')).toBe(1);
     });
 
-    it('when the leader closes, a follower takes over with everything, and a third store follows it', async (context) => {
+    it('when the leader closes, a follower takes over with everything, and a third store follows it', async () => {
       const leader = await fx.fresh();
-      if (!shares()) return context.skip();
+      expect(shares(), 'the adapter shares its storage').toBe(true);
       const follower = await fx.open();
       await leader.missions.create({ phase: 'PLANNING', uuid: 'm-over' });
       for (let i = 0; i < 5; i++) await follower.toolCalls.record({ mission: 'm-over', toolName: `t${i}`, args: {}, success: true });
