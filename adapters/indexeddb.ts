@@ -27,11 +27,17 @@ export interface IndexedDbAdapterOptions {
 // key range removes every record.
 const OBJECT_STORE = 'aos';
 const SNAPSHOT_KEY = 'snapshot';
-// The fencing token: each holder of the lock raises it before it reads the state, and every write
-// checks it in its own transaction, so a holder the lock was taken from (a frozen tab that
-// thawed) cannot write after the new one read. Stored as bytes, which `#read` (and earlier
-// versions of this adapter) pass over, since only 'snapshot' and numbers name state.
+// Fencing: each holder of the lock raises the epoch before it reads the state, and marks the epoch
+// it replaced as over (an empty value under `epoch-over:<n>`). Every write of a holder first
+// `add`s its own epoch's mark in the same transaction: once the mark exists the add fails and
+// IndexedDB aborts the whole transaction, so a holder the lock was taken from (a frozen tab that
+// resumed) cannot write after the new one read. The check needs no answer from the page between
+// requests: a tab frozen right after it issued a write leaves no transaction waiting on it, which
+// would hold up the new holder's raise. Values are bytes, which `#read` (and earlier versions of
+// this adapter) pass over, since only 'snapshot' and numbers name state.
 const EPOCH_KEY = 'epoch';
+const EPOCH_OVER = 'epoch-over:';
+const NO_BYTES = new Uint8Array(0);
 const ALL_RECORDS = (): IDBKeyRange => IDBKeyRange.bound(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
 
 /**
@@ -149,7 +155,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       if (!(value instanceof Uint8Array)) {
         throw new StoreError('CORRUPT', `${this.location} holds a value under ${String(key)} that is not bytes`);
       }
-      if (key === EPOCH_KEY) continue;
+      if (key === EPOCH_KEY || (typeof key === 'string' && key.startsWith(EPOCH_OVER))) continue;
       if (key === SNAPSHOT_KEY) snapshot = value;
       else if (typeof key === 'number') {
         records.push(value);
@@ -188,33 +194,26 @@ class IndexedDbAdapter implements PersistenceAdapter {
   }
 
   /**
-   * Runs `write` in a strict readwrite transaction that first reads the epoch and aborts, leaving
-   * the database as it was, with LOCKED when another holder raised it since this one loaded.
+   * Runs `write` in a strict readwrite transaction that aborts, leaving the database as it was,
+   * with LOCKED when another holder has marked this holder's epoch over since it loaded.
    */
   async #fenced(write: (store: IDBObjectStore) => void): Promise<void> {
-    const mine = this.#epoch;
-    // Set from inside the transaction's events (a plain `let` would stay narrowed to its first value).
-    const outcome: { deposed?: true; failed?: { error: unknown } } = {};
+    const over = `${EPOCH_OVER}${this.#epoch}`;
+    // Set from an event of the transaction (a plain `let` would stay narrowed to its first value).
+    const outcome: { deposed?: true } = {};
     try {
       await this.#db.store('readwrite', (store) => {
         const tx = store.transaction;
         const done = transactionDone(tx);
-        const read = store.get(EPOCH_KEY);
-        read.onsuccess = () => {
-          if (decodeEpoch(read.result) !== mine) {
-            outcome.deposed = true;
-            abortQuietly(tx);
-            return;
-          }
-          try {
-            write(store);
-            // At once rather than after the last request's success event: one round trip less per write.
-            tx.commit?.();
-          } catch (error) {
-            outcome.failed = { error };
-            abortQuietly(tx);
-          }
+        // Fails with ConstraintError once the mark exists, which aborts the transaction.
+        const check = store.add(NO_BYTES, over);
+        check.onerror = () => {
+          if (check.error?.name === 'ConstraintError') outcome.deposed = true;
         };
+        store.delete(over);
+        write(store);
+        // At once rather than after the last request's success event: one round trip less per write.
+        tx.commit?.();
         return done;
       });
     } catch (error) {
@@ -222,11 +221,11 @@ class IndexedDbAdapter implements PersistenceAdapter {
         this.#deposed();
         throw this.#lockedError();
       }
-      throw outcome.failed ? outcome.failed.error : error;
+      throw error;
     }
   }
 
-  /** Raises the epoch by one in its own strict transaction; resolves with the new value. */
+  /** Raises the epoch by one and marks the one it replaces over, in one strict transaction; resolves with the new epoch. */
   async #raiseEpoch(): Promise<number> {
     let next = 0;
     await this.#db.store('readwrite', (store) => {
@@ -234,8 +233,10 @@ class IndexedDbAdapter implements PersistenceAdapter {
       const done = transactionDone(tx);
       const read = store.get(EPOCH_KEY);
       read.onsuccess = () => {
-        next = decodeEpoch(read.result) + 1;
+        const current = decodeEpoch(read.result);
+        next = current + 1;
         store.put(encodeEpoch(next), EPOCH_KEY);
+        if (current > 0) store.put(NO_BYTES, `${EPOCH_OVER}${current}`);
       };
       return done;
     });

@@ -32,15 +32,17 @@ function contents(database: string): Promise<[IDBValidKey, number[]][]> {
   });
 }
 
-/** Raises the stored epoch by one, as a tab that takes over does before it reads. */
+/** Raises the stored epoch by one and marks the one it replaced over, as a tab that takes over does before it reads. */
 function raiseEpoch(database: string): Promise<void> {
   return withStore(database, 'readwrite', (store, done) => {
     const read = store.get('epoch');
     read.onsuccess = () => {
       const bytes = read.result as Uint8Array;
+      const current = new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0);
       const next = new Uint8Array(8);
-      new DataView(next.buffer).setFloat64(0, new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0) + 1);
+      new DataView(next.buffer).setFloat64(0, current + 1);
       store.put(next, 'epoch');
+      store.put(new Uint8Array(0), `epoch-over:${current}`);
       done(undefined);
     };
   });
