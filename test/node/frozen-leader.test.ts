@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +30,7 @@ beforeAll(async () => {
   });
   await server.listen();
   const { port } = server.httpServer!.address() as AddressInfo;
-  url = `http://127.0.0.1:${port}/${join('test/browser/fixtures/tab.html')}`;
+  url = `http://127.0.0.1:${port}/test/browser/fixtures/tab.html`;
   const found = await findChromium();
   browser = await chromium.launch({ ...found.launchOptions, headless: true });
   // One context: its pages are tabs of one origin, with one Web Lock manager and one BroadcastChannel space.
