@@ -5,10 +5,14 @@ import type { LoadedState, ShareEvents, StoreShare } from '../src/persistence-ad
 export interface TabShareHost {
   /** Names the storage in messages, and the channel. */
   readonly location: string;
+  /** How long a follower with calls waits without hearing from the leader before it takes the lock from it. */
+  readonly leaderTimeoutMs: number;
   /** Takes the lock if it is free now; true when it did. */
   tryLock(): Promise<boolean>;
   /** Waits for the lock until `signal` aborts (then rejects). */
   waitLock(signal: AbortSignal): Promise<void>;
+  /** Takes the lock from whoever holds it (Web Locks `steal`): the holder's later writes fail with LOCKED. */
+  stealLock(): Promise<void>;
   /** The storage's state, read without the lock. */
   read(): Promise<LoadedState>;
 }
@@ -18,6 +22,8 @@ type Message =
   | { readonly kind: 'record'; readonly bytes: Uint8Array }
   | { readonly kind: 'checkpoint' }
   | { readonly kind: 'leader' }
+  | { readonly kind: 'ping' }
+  | { readonly kind: 'pong' }
   | { readonly kind: 'call'; readonly id: string; readonly from: string; readonly call: unknown }
   | { readonly kind: 'reply'; readonly id: string; readonly to: string; readonly reply: unknown };
 
@@ -32,7 +38,9 @@ interface Pending {
  * carries the leader's durable records and checkpoints to followers, and followers' calls to the
  * leader and its replies back; the Web Lock of the store decides who leads. A follower queues
  * for the lock at once, so when the leader's tab closes, crashes or is discarded, the browser
- * hands the lock to the follower that asked first.
+ * hands the lock to the follower that asked first. A leader that is frozen (or hung) keeps its
+ * lock: a follower whose calls go unanswered, and whose pings too, for `leaderTimeoutMs` takes
+ * the lock from it (the adapter's epoch keeps the old leader from writing after that).
  *
  * @example
  * const share = new TabShare(host);
@@ -43,7 +51,11 @@ export class TabShare implements StoreShare {
   readonly #channel: BroadcastChannel;
   readonly #self = randomId();
   readonly #pending = new Map<string, Pending>();
-  readonly #abort = new AbortController();
+  /** Aborted to stop queueing for the lock: on close, or to take the lock from a silent leader instead. */
+  readonly #waiting = new AbortController();
+  /** When this tab last heard the leader (any message it sends), or began waiting on it. */
+  #lastHeard = 0;
+  #watchdog: ReturnType<typeof setInterval> | null = null;
   #events: ShareEvents | null = null;
   #handler: ((call: unknown) => Promise<unknown>) | null = null;
   #closed = false;
@@ -58,8 +70,14 @@ export class TabShare implements StoreShare {
     return this.#host.tryLock();
   }
 
-  lead(): Promise<void> {
-    return this.#host.waitLock(this.#abort.signal);
+  async lead(): Promise<void> {
+    try {
+      await this.#host.waitLock(this.#waiting.signal);
+    } catch (error) {
+      // Stopped queueing because the leader went silent (not because this tab closed): take the lock.
+      if (this.#closed || !this.#waiting.signal.aborted) throw error;
+      await this.#host.stealLock();
+    }
   }
 
   read(): Promise<LoadedState> {
@@ -73,6 +91,7 @@ export class TabShare implements StoreShare {
   serve(handler: (call: unknown) => Promise<unknown>): void {
     this.#events = null;
     this.#handler = handler;
+    this.#stopWatchdog();
     // Calls this tab forwarded to a leader that died: this tab answers them now.
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
@@ -93,7 +112,13 @@ export class TabShare implements StoreShare {
         return;
       }
       this.#pending.set(id, { call, resolve, reject });
+      this.#startWatchdog();
     });
+  }
+
+  /** The lock was taken from this leader: it answers and announces nothing more (followers resend to the new one). */
+  deposed(): void {
+    this.#handler = null;
   }
 
   /** Tells followers of a record the leader's append just made durable. */
@@ -110,7 +135,8 @@ export class TabShare implements StoreShare {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#abort.abort();
+    this.#stopWatchdog();
+    this.#waiting.abort();
     this.#channel.close();
     for (const pending of this.#pending.values()) pending.reject(this.#closedError());
     this.#pending.clear();
@@ -118,7 +144,13 @@ export class TabShare implements StoreShare {
 
   #receive(message: Message): void {
     if (this.#closed) return;
+    if (message.kind !== 'call' && message.kind !== 'ping') this.#lastHeard = Date.now();
     switch (message.kind) {
+      case 'ping':
+        if (this.#handler) this.#post({ kind: 'pong' });
+        break;
+      case 'pong':
+        break;
       case 'record':
         this.#events?.record(message.bytes);
         break;
@@ -133,7 +165,10 @@ export class TabShare implements StoreShare {
       case 'call': {
         const handler = this.#handler;
         if (!handler) break;
-        const reply = (value: unknown) => this.#post({ kind: 'reply', id: message.id, to: message.from, reply: value });
+        // Deposed meanwhile: the outcome may be a LOCKED this leader cannot vouch for; the caller resends to the new leader.
+        const reply = (value: unknown) => {
+          if (this.#handler === handler) this.#post({ kind: 'reply', id: message.id, to: message.from, reply: value });
+        };
         // The store's handler turns every failure into reply data; a rejection here is a bug to surface.
         handler(message.call).then(reply, (error: unknown) => reply({ ok: false, error: { code: 'IO', message: String(error) } }));
         break;
@@ -146,6 +181,34 @@ export class TabShare implements StoreShare {
         break;
       }
     }
+  }
+
+  /** While this tab follows and waits on calls: pings the leader, and takes the lock once it stays silent for leaderTimeoutMs. */
+  #startWatchdog(): void {
+    if (this.#watchdog !== null || this.#handler) return;
+    // Waiting starts now: an old silence (no writes for a while) is not the leader's fault.
+    this.#lastHeard = Date.now();
+    this.#watchdog = setInterval(() => this.#checkLeader(), Math.max(25, this.#host.leaderTimeoutMs / 4));
+    this.#post({ kind: 'ping' });
+  }
+
+  #checkLeader(): void {
+    if (this.#closed || this.#handler || this.#pending.size === 0) {
+      this.#stopWatchdog();
+      return;
+    }
+    if (Date.now() - this.#lastHeard < this.#host.leaderTimeoutMs) {
+      this.#post({ kind: 'ping' });
+      return;
+    }
+    // Frozen or hung: stop queueing behind it, which makes lead() take the lock (see lead()).
+    this.#stopWatchdog();
+    this.#waiting.abort();
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog !== null) clearInterval(this.#watchdog);
+    this.#watchdog = null;
   }
 
   #post(message: Message): void {

@@ -14,6 +14,12 @@ export interface IndexedDbAdapterOptions {
   readonly lock?: 'share' | 'fail' | 'wait';
   /** How long 'wait' waits before LOCKED. Default 10 s. */
   readonly lockTimeoutMs?: number;
+  /**
+   * 'share' only: how long a following tab with a forwarded write waits without hearing from the
+   * leading tab (a reply, a commit, an answer to its ping) before it decides the leader is frozen
+   * or hung and takes the lock from it. Default 3000 ms.
+   */
+  readonly leaderTimeoutMs?: number;
 }
 
 // One object store holds everything: log records under increasing numbers, the snapshot under
@@ -21,6 +27,17 @@ export interface IndexedDbAdapterOptions {
 // key range removes every record.
 const OBJECT_STORE = 'aos';
 const SNAPSHOT_KEY = 'snapshot';
+// Fencing: each holder of the lock raises the epoch before it reads the state, and marks the epoch
+// it replaced as over (an empty value under `epoch-over:<n>`). Every write of a holder first
+// `add`s its own epoch's mark in the same transaction: once the mark exists the add fails and
+// IndexedDB aborts the whole transaction, so a holder the lock was taken from (a frozen tab that
+// resumed) cannot write after the new one read. The check needs no answer from the page between
+// requests: a tab frozen right after it issued a write leaves no transaction waiting on it, which
+// would hold up the new holder's raise. Values are bytes, which `#read` (and earlier versions of
+// this adapter) pass over, since only 'snapshot' and numbers name state.
+const EPOCH_KEY = 'epoch';
+const EPOCH_OVER = 'epoch-over:';
+const NO_BYTES = new Uint8Array(0);
 const ALL_RECORDS = (): IDBKeyRange => IDBKeyRange.bound(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
 
 /**
@@ -38,6 +55,10 @@ export function indexedDbAdapter(name: string, options: IndexedDbAdapterOptions 
   if (typeof name !== 'string' || name.length === 0) {
     throw new StoreError('INVALID_INPUT', 'indexedDbAdapter needs a database name');
   }
+  const timeout = options.leaderTimeoutMs;
+  if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
+    throw new StoreError('INVALID_INPUT', `leaderTimeoutMs must be a positive number of ms, not ${String(timeout)}`);
+  }
   return new IndexedDbAdapter(`agent-ops-store:${name}`, options);
 }
 
@@ -53,6 +74,8 @@ class IndexedDbAdapter implements PersistenceAdapter {
   #open = false;
   /** Set when another context took the lock with `steal: true`: this one must not write again. */
   #stolen = false;
+  /** The epoch this holder wrote when it loaded; null until then, and after the lock is released. */
+  #epoch: number | null = null;
   /** The tabs sharing the store, once the store asked (lock 'share' only). */
   #share: TabShare | null = null;
 
@@ -69,6 +92,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
     }
     this.#open = true;
     try {
+      // Raised before the read: a write of a former holder that began earlier committed before this
+      // transaction and is read below; one that begins later finds the new epoch and aborts.
+      if (this.#epoch === null) this.#epoch = await this.#raiseEpoch();
       const { state, lastKey } = await this.#read();
       this.#nextKey = lastKey + 1;
       return state;
@@ -82,6 +108,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
     if ((this.#options.lock ?? 'share') !== 'share' || typeof BroadcastChannel !== 'function') return null;
     this.#share ??= new TabShare({
       location: this.location,
+      leaderTimeoutMs: this.#options.leaderTimeoutMs ?? 3000,
       tryLock: async () => {
         if (this.#releaseLock !== null) return true;
         this.#stolen = false;
@@ -100,6 +127,11 @@ class IndexedDbAdapter implements PersistenceAdapter {
           release?.();
           throw signal.reason;
         }
+      },
+      stealLock: async () => {
+        if (this.#releaseLock !== null) return;
+        this.#stolen = false;
+        await this.#takeLock({ steal: true });
       },
       read: async () => {
         try {
@@ -123,6 +155,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       if (!(value instanceof Uint8Array)) {
         throw new StoreError('CORRUPT', `${this.location} holds a value under ${String(key)} that is not bytes`);
       }
+      if (key === EPOCH_KEY || (typeof key === 'string' && key.startsWith(EPOCH_OVER))) continue;
       if (key === SNAPSHOT_KEY) snapshot = value;
       else if (typeof key === 'number') {
         records.push(value);
@@ -138,10 +171,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
     // slice(): a copy of just these bytes (a view's structured clone would carry its whole buffer).
     const bytes = record.slice();
     try {
-      await this.#db.store('readwrite', (store) => {
-        store.put(bytes, key);
-        return commit(store.transaction);
-      });
+      await this.#fenced((store) => store.put(bytes, key));
     } catch (error) {
       throw ioError(`cannot append to the IndexedDB database ${this.location}`, error);
     }
@@ -153,10 +183,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
     this.#requireOpen();
     const bytes = snapshot.slice();
     try {
-      await this.#db.store('readwrite', (store) => {
+      await this.#fenced((store) => {
         store.put(bytes, SNAPSHOT_KEY);
         store.delete(ALL_RECORDS());
-        return commit(store.transaction);
       });
     } catch (error) {
       throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
@@ -164,8 +193,69 @@ class IndexedDbAdapter implements PersistenceAdapter {
     this.#share?.checkpointed();
   }
 
+  /**
+   * Runs `write` in a strict readwrite transaction that aborts, leaving the database as it was,
+   * with LOCKED when another holder has marked this holder's epoch over since it loaded.
+   */
+  async #fenced(write: (store: IDBObjectStore) => void): Promise<void> {
+    const over = `${EPOCH_OVER}${this.#epoch}`;
+    // Set from an event of the transaction (a plain `let` would stay narrowed to its first value).
+    const outcome: { deposed?: true } = {};
+    try {
+      await this.#db.store('readwrite', (store) => {
+        const tx = store.transaction;
+        const done = transactionDone(tx);
+        // Fails with ConstraintError once the mark exists, which aborts the transaction.
+        const check = store.add(NO_BYTES, over);
+        check.onerror = () => {
+          if (check.error?.name === 'ConstraintError') outcome.deposed = true;
+        };
+        store.delete(over);
+        write(store);
+        // At once rather than after the last request's success event: one round trip less per write.
+        tx.commit?.();
+        return done;
+      });
+    } catch (error) {
+      if (outcome.deposed) {
+        this.#deposed();
+        throw this.#lockedError();
+      }
+      throw error;
+    }
+  }
+
+  /** Raises the epoch by one and marks the one it replaces over, in one strict transaction; resolves with the new epoch. */
+  async #raiseEpoch(): Promise<number> {
+    let next = 0;
+    await this.#db.store('readwrite', (store) => {
+      const tx = store.transaction;
+      const done = transactionDone(tx);
+      const read = store.get(EPOCH_KEY);
+      read.onsuccess = () => {
+        const current = decodeEpoch(read.result);
+        next = current + 1;
+        store.put(encodeEpoch(next), EPOCH_KEY);
+        if (current > 0) store.put(NO_BYTES, `${EPOCH_OVER}${current}`);
+      };
+      return done;
+    });
+    return next;
+  }
+
+  /** Another holder took over: write nothing more, and stop leading the other tabs. */
+  #deposed(): void {
+    this.#stolen = true;
+    this.#share?.deposed();
+  }
+
+  #lockedError(): StoreError {
+    return new StoreError('LOCKED', `the lock on ${this.location} was taken by another tab or worker (steal); reopen the store`);
+  }
+
   async close(): Promise<void> {
     this.#open = false;
+    this.#epoch = null;
     this.#share?.close();
     this.#db.close();
     const release = this.#releaseLock;
@@ -178,9 +268,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
   }
 
   #requireOpen(): void {
-    if (this.#stolen) {
-      throw new StoreError('LOCKED', `the lock on ${this.location} was taken by another tab or worker (steal); reopen the store`);
-    }
+    if (this.#stolen) throw this.#lockedError();
     if (!this.#open) throw new StoreError('CLOSED', `the IndexedDB database ${this.location} is closed`);
   }
 
@@ -238,11 +326,13 @@ class IndexedDbAdapter implements PersistenceAdapter {
     }
     if (!got) return false;
     this.#releaseLock = release;
+    // A new tenure: the next load raises the epoch again.
+    this.#epoch = null;
     this.#lockReleased = request.catch(() => {
       // Rejected after it was granted: the lock was stolen from under an open adapter.
       if (this.#releaseLock === release && this.#open) {
-        this.#stolen = true;
         this.#releaseLock = null;
+        this.#deposed();
       }
     });
     return true;
@@ -341,20 +431,6 @@ function abortQuietly(tx: IDBTransaction): void {
 }
 
 /**
- * Commits at once rather than when the last request's success event has come back, which
- * saves a round trip between page and storage per write; then waits for 'complete'.
- */
-function commit(tx: IDBTransaction): Promise<void> {
-  const done = transactionDone(tx);
-  try {
-    tx.commit?.();
-  } catch {
-    // Already aborted or finishing: `done` reports how it ended (and is then always awaited).
-  }
-  return done;
-}
-
-/**
  * Resolves on the transaction's 'complete' event: only then is a strict write on disk.
  * Rejects with the most telling error: the failed request's, else the transaction's own
  * (a QuotaExceededError arrives as an abort).
@@ -365,6 +441,18 @@ function transactionDone(tx: IDBTransaction): Promise<void> {
     tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error ?? new Error('a request failed'));
     tx.onabort = () => reject(tx.error ?? new Error('the transaction was aborted'));
   });
+}
+
+/** The epoch stored under EPOCH_KEY (8 bytes, a float64); 0 when none was ever stored. */
+function decodeEpoch(value: unknown): number {
+  if (!(value instanceof Uint8Array) || value.byteLength !== 8) return 0;
+  return new DataView(value.buffer, value.byteOffset, 8).getFloat64(0);
+}
+
+function encodeEpoch(epoch: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setFloat64(0, epoch);
+  return bytes;
 }
 
 function ioError(message: string, error: unknown): StoreError {

@@ -86,7 +86,10 @@ export interface LogTail {
 export interface StoreShare {
   /** Tries to lead without waiting; true when this context now holds the lock (`load` then locks no more). */
   tryLead(): Promise<boolean>;
-  /** Resolves once this context leads, queued behind the contexts that asked before; never while closed. */
+  /**
+   * Resolves once this context leads: queued behind the contexts that asked before, or sooner when
+   * the leader stopped answering and this context took the lock from it; never while closed.
+   */
   lead(): Promise<void>;
   /** What the storage holds now, read without the lock (a follower's load and catch-up). */
   read(): Promise<LoadedState>;
