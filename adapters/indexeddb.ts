@@ -204,17 +204,21 @@ class IndexedDbAdapter implements PersistenceAdapter {
     try {
       await this.#db.store('readwrite', (store) => {
         const tx = store.transaction;
-        const done = transactionDone(tx);
-        // Fails with ConstraintError once the mark exists, which aborts the transaction.
-        const check = store.add(NO_BYTES, over);
-        check.onerror = () => {
-          if (check.error?.name === 'ConstraintError') outcome.deposed = true;
-        };
-        store.delete(over);
-        write(store);
-        // At once rather than after the last request's success event: one round trip less per write.
-        tx.commit?.();
-        return done;
+        return settled(tx, () => {
+          // Fails with ConstraintError once the mark exists, which aborts the transaction.
+          const check = store.add(NO_BYTES, over);
+          check.onerror = () => {
+            if (check.error?.name === 'ConstraintError') outcome.deposed = true;
+          };
+          store.delete(over);
+          write(store);
+          // At once rather than after the last request's success event: one round trip less per write.
+          try {
+            tx.commit?.();
+          } catch {
+            // Already aborted or finishing: the transaction's end event reports how it ended.
+          }
+        });
       });
     } catch (error) {
       if (outcome.deposed) {
@@ -229,16 +233,15 @@ class IndexedDbAdapter implements PersistenceAdapter {
   async #raiseEpoch(): Promise<number> {
     let next = 0;
     await this.#db.store('readwrite', (store) => {
-      const tx = store.transaction;
-      const done = transactionDone(tx);
-      const read = store.get(EPOCH_KEY);
-      read.onsuccess = () => {
-        const current = decodeEpoch(read.result);
-        next = current + 1;
-        store.put(encodeEpoch(next), EPOCH_KEY);
-        if (current > 0) store.put(NO_BYTES, `${EPOCH_OVER}${current}`);
-      };
-      return done;
+      return settled(store.transaction, () => {
+        const read = store.get(EPOCH_KEY);
+        read.onsuccess = () => {
+          const current = decodeEpoch(read.result);
+          next = current + 1;
+          store.put(encodeEpoch(next), EPOCH_KEY);
+          if (current > 0) store.put(NO_BYTES, `${EPOCH_OVER}${current}`);
+        };
+      });
     });
     return next;
   }
@@ -435,6 +438,27 @@ function abortQuietly(tx: IDBTransaction): void {
  * Rejects with the most telling error: the failed request's, else the transaction's own
  * (a QuotaExceededError arrives as an abort).
  */
+/**
+ * Issues a transaction's requests with `issue` and resolves when it completes. If `issue` throws
+ * (the transaction was already aborted, say), the transaction is aborted and that error is the
+ * one reported: the end event's rejection is then handled here, never left unhandled.
+ */
+function settled(tx: IDBTransaction, issue: () => void): Promise<void> {
+  const done = transactionDone(tx);
+  try {
+    issue();
+  } catch (error) {
+    done.catch(() => undefined);
+    try {
+      tx.abort();
+    } catch {
+      // Already finished: nothing left to undo.
+    }
+    return Promise.reject(error);
+  }
+  return done;
+}
+
 function transactionDone(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
