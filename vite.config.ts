@@ -24,6 +24,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
           'adapters/indexeddb': 'adapters/indexeddb.ts',
           'integrations/ai-sdk': 'integrations/ai-sdk.ts',
           'integrations/langchain': 'integrations/langchain.ts',
+          'integrations/langgraph': 'integrations/langgraph.ts',
           'integrations/otel': 'integrations/otel.ts',
           testing: 'testing/adapter-contract.ts',
         },

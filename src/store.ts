@@ -357,6 +357,15 @@ export class SQLiteStore {
   }
 
   /**
+   * The time by the store's clock (`openStore({ clock })`, default: now), the one it stamps rows
+   * and judges expiry with. Integrations that keep their own expiring rows read it here, so a test
+   * clock moves them too. Throws INVALID_INPUT when the clock gives no valid date.
+   */
+  now(): Date {
+    return readClock(this.#clock);
+  }
+
+  /**
    * Runs one SQL statement, parameters bound, and gives its rows as plain objects, typed as
    * `T` (unchecked: the SQL decides the columns). Writes are journaled like any other; schema
    * changes and VACUUM checkpoint.

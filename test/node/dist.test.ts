@@ -23,7 +23,7 @@ describe('the built package, imported by name (dist/)', () => {
     expect(out).toContain('What tools did the planning phase use?');
     expect(out).toMatch(/read_file/);
     expect(await sqlite('PRAGMA integrity_check')).toBe('ok');
-    expect(await sqlite('PRAGMA user_version')).toBe('2');
+    expect(await sqlite('PRAGMA user_version')).toBe('3');
     expect(Number(await sqlite('SELECT count(*) FROM tool_calls'))).toBeGreaterThan(4);
   });
 
