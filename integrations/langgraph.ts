@@ -5,3 +5,4 @@
  */
 
 export { AgentOpsCheckpointSaver } from './langgraph-checkpoint-saver.js';
+export { AgentOpsMemoryStore, type AgentOpsMemoryStoreOptions } from './langgraph-memory-store.js';
