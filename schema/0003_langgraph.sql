@@ -1,9 +1,11 @@
--- agent-ops-store schema, version 3: LangGraph's checkpoints, pending writes and long-term memory.
--- The integration agent-ops-store/integrations/langgraph keeps a graph's threads and its BaseStore
--- items in the same file as the audit trail. Checkpoints and writes are the serializer's bytes,
--- kept as given: the store never parses them, and reading one back costs no re-encoding.
+-- agent-ops-store schema, version 3: LangGraph's checkpoints, channel values, pending writes and
+-- long-term memory. The package's LangGraph integration (AgentOpsCheckpointSaver, AgentOpsMemoryStore)
+-- keeps a graph's threads and its BaseStore items in the same file as the audit trail. Checkpoints,
+-- channel values and writes are the serializer's bytes, kept as given: the store never parses them.
+-- A channel's value is stored once per version (langgraph_blobs), so a checkpoint that leaves a
+-- large channel unchanged neither writes nor re-encodes it again.
 -- A thread whose thread_id is a mission's uuid carries that mission's id, so deleting the mission
--- deletes its checkpoints and writes too; other threads keep mission_id NULL.
+-- deletes its checkpoints, values and writes too; other threads keep mission_id NULL.
 
 CREATE TABLE langgraph_checkpoints (
     thread_id TEXT NOT NULL,                             -- LangGraph's configurable.thread_id
