@@ -17,6 +17,10 @@ describe('integrations in the build (dist/)', () => {
     expect(langchain).toContain('from "@langchain/core/callbacks/base"');
     expect(langchain).not.toMatch(/class BaseCallbackHandler\b/);
     expect(read('dist/integrations/otel.js')).toContain('from "agent-ops-store"');
+    const langgraph = read('dist/integrations/langgraph.js');
+    expect(langgraph).toContain('from "@langchain/langgraph-checkpoint"');
+    expect(langgraph).toContain('from "agent-ops-store"');
+    expect(langgraph).not.toMatch(/class (BaseCheckpointSaver|BaseStore)\b/);
     // The AI SDK and OpenTelemetry are only types to these two: nothing of them at run time.
     expect(read('dist/integrations/ai-sdk.js')).not.toMatch(/from "ai"|@opentelemetry/);
     expect(read('dist/integrations/otel.js')).not.toMatch(/from "@opentelemetry/);
