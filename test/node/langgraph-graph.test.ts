@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from 'agent-ops-store';
 import { fsAdapter } from 'agent-ops-store/adapters/fs';
+import { memoryAdapter } from 'agent-ops-store/adapters/memory';
+import { AgentOpsCallbackHandler } from 'agent-ops-store/integrations/langchain';
 import { AgentOpsCheckpointSaver } from 'agent-ops-store/integrations/langgraph';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { approvalGraph } from '../fixtures/langgraph-graph.js';
 
 const child = new URL('../fixtures/langgraph-child.ts', import.meta.url).pathname;
 
@@ -76,6 +79,20 @@ describe('a compiled StateGraph with AgentOpsCheckpointSaver (Node, fs adapter)'
     );
     expect(row!.kind).toBe('blob');
     expect(row!.checkpoint).toBeInstanceOf(Uint8Array);
+    await store.close();
+  });
+
+  it('with AgentOpsCallbackHandler on the same store, the run is a mission and every checkpoint of its thread is linked to it', async () => {
+    const store = await openStore({ adapter: memoryAdapter() });
+    const config = { configurable: { thread_id: 'ticket-9' }, callbacks: [new AgentOpsCallbackHandler(store)] };
+    await approvalGraph(new AgentOpsCheckpointSaver(store)).invoke({ steps: [] }, config);
+    const [row] = await store.query<{ n: number; linked: number }>(
+      'SELECT COUNT(*) AS n, COUNT(mission_id) AS linked FROM langgraph_checkpoints WHERE thread_id = ?',
+      ['ticket-9'],
+    );
+    expect(row!.n).toBeGreaterThan(0);
+    expect(row!.linked).toBe(row!.n);
+    expect(await store.missions.get('ticket-9')).toBeDefined();
     await store.close();
   });
 });
