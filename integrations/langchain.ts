@@ -38,6 +38,8 @@ interface Mission {
   readonly agentName: string;
   /** Tool call ids already recorded as chosen, so an agent action repeating a model's choice is not recorded twice. */
   readonly decided: Set<string>;
+  /** Set when a run inside it stopped at an interrupt: the graph ends normally, yet will resume. */
+  interrupted?: boolean;
 }
 
 interface ToolRun {
@@ -129,10 +131,16 @@ export class AgentOpsCallbackHandler extends BaseCallbackHandler {
 
   override handleChainEnd(_outputs: unknown, runId: string): Promise<void> | undefined {
     const ended = this.#close(runId);
-    return ended && this.#endMission(ended, 'completed');
+    // LangGraph 1.x ends an interrupted graph normally (the node that called interrupt() errs
+    // with GraphInterrupt): the thread resumes later, so the mission stays in progress.
+    return ended && this.#endMission(ended, ended.interrupted ? undefined : 'completed');
   }
 
   override handleChainError(error: unknown, runId: string): Promise<void> | undefined {
+    if (statusAfter(error) === undefined) {
+      const mission = this.#missionOf(runId);
+      if (mission) mission.interrupted = true;
+    }
     const ended = this.#close(runId);
     return ended && this.#endMission(ended, statusAfter(error));
   }
