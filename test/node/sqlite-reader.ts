@@ -50,9 +50,11 @@ const cliReader: SqliteReader = {
     return execFileSync('sqlite3', [db, ...readArgs(options), sql], { encoding: 'utf8' }).trim();
   },
   async tables(db, options) {
+    // `.tables` lays the names out in columns, read down each column: sorted, they are one list.
     return execFileSync('sqlite3', [db, ...readArgs(options), '.tables'], { encoding: 'utf8' })
       .split(/\s+/)
-      .filter(Boolean);
+      .filter(Boolean)
+      .sort();
   },
 };
 
