@@ -41,6 +41,7 @@ import {
 import { readClock } from './timestamp.js';
 import { ToolCallRepository } from './tool-calls.js';
 import { requireDeadlockTimeout, type StoreTransaction, TransactionRunner } from './transaction-runner.js';
+import { type BatchItem, WriteBatch } from './write-batch.js';
 
 /** What `openStore` takes. */
 export interface OpenStoreOptions {
@@ -124,6 +125,7 @@ export class SQLiteStore {
   /** Tables whose deferred foreign keys must be checked before a record is appended. */
   #deferredKeyTables: string[] = [];
   #onPageHide: (() => void) | null = null;
+  readonly #batch = new WriteBatch();
 
   private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[], following = false) {
     this.#adapter = options.adapter;
@@ -150,7 +152,7 @@ export class SQLiteStore {
     const exec: Executor = {
       read: (fn) => this.#queue.run(() => fn(this.#open())),
       // Repositories never change the schema, so their writes skip that check.
-      write: (fn) => this.#write(fn, false),
+      write: (fn) => this.#batchedWrite(fn),
       now: () => readClock(this.#clock),
       assertWritable: (label) => {
         if (this.#readOnly) throw this.#readOnlyError(`store.${label}`);
@@ -585,31 +587,63 @@ export class SQLiteStore {
    * a transaction that changed the schema is carried by a checkpoint instead of a record.
    */
   #write<T>(fn: (conn: Connection) => Promise<T> | T, mayChangeSchema: boolean, label?: string): Promise<T> {
-    return this.#queue.run(async () => {
-      const conn = this.#open();
-      if (this.#readOnly) throw this.#readOnlyError(label);
-      if (this.#tab) throw new MustForward();
-      const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
-      conn.run('BEGIN');
-      let result: T;
-      let appended = false;
-      let changes: ChangeSet | null = null;
-      let seq = 0;
-      try {
-        result = await fn(conn);
-        if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {
-          journaledTables(conn);
-          // The checkpoint carries this transaction's row changes too: forget them.
-          this.#capture.discard();
-          conn.run('COMMIT');
-          conn.clearStatements();
-          this.#installCapture();
-          await this.#checkpointOrReload(true);
-          this.#feed.emit({ seq: this.#journal.lastSeq, changes: [], reset: true });
-          return result;
+    return this.#queue.run(() => this.#writeNow(fn, mayChangeSchema, label), label);
+  }
+
+  /**
+   * A repository write: queued like any other call, but committed together with the repository
+   * writes queued right behind it (see WriteBatch), so parallel writers share one flush.
+   */
+  #batchedWrite<T>(fn: (conn: Connection) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const item: BatchItem = {
+        run: fn,
+        // A call made while a transaction callback runs may be refused as a deadlock: it commits alone.
+        ticket: this.#queue.held ? -1 : this.#queue.calls,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      };
+      this.#batch.add(item);
+      this.#queue
+        .run(() => this.#commitBatch(this.#batch.take(item)))
+        .catch((error: unknown) => {
+          // Refused before its turn: no batch may take it later, or a rejected write could commit.
+          if (this.#batch.drop(item)) reject(error);
+        });
+    });
+  }
+
+  /** Commits `items` in one transaction and one record; each resolves, or rejects on its own error. */
+  async #commitBatch(items: readonly BatchItem[]): Promise<void> {
+    if (items.length === 1 || this.#readOnly || this.#tab || this.#deferredKeyTables.length > 0) {
+      for (const item of items) {
+        try {
+          item.resolve(await this.#writeNow(item.run, false));
+        } catch (error) {
+          item.reject(error);
         }
-        // COMMIT would refuse a violated deferred key: refuse it while it can still roll back.
-        if (this.#deferredKeyTables.length > 0) checkDeferredKeys(conn, this.#deferredKeyTables);
+      }
+      return;
+    }
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let changes: ChangeSet | null = null;
+    let seq = 0;
+    let appended = false;
+    try {
+      const conn = this.#open();
+      conn.run('BEGIN');
+      try {
+        for (const item of items) {
+          // Each write in its own savepoint: one that throws is undone alone and rejects alone.
+          conn.run('SAVEPOINT aos_batch');
+          try {
+            outcomes.push({ ok: true, value: item.run(conn) });
+          } catch (error) {
+            conn.run('ROLLBACK TO aos_batch');
+            outcomes.push({ ok: false, value: error });
+          }
+          conn.run('RELEASE aos_batch');
+        }
         changes = this.#capture.collect();
         if (changes) {
           seq = await this.#journal.append(changes);
@@ -619,21 +653,73 @@ export class SQLiteStore {
       } catch (error) {
         rollback(conn);
         this.#capture.discard();
-        if (appended) {
-          // Unreachable as far as the store knows (deferred keys are checked before the
-          // append), but if COMMIT ever failed after the record was durable, the write is
-          // durable: reload so memory holds it too, and resolve, since a rejection would claim
-          // nothing changed.
-          await this.#reload();
-          this.#warn(`commit failed after its record was made durable; the write was kept: ${messageOf(error)}`);
-          return result!;
-        }
-        throw error;
+        if (!appended) throw error;
+        // As in #writeNow: the record is durable, so the writes are; memory catches up.
+        await this.#reload();
+        this.#warn(`commit failed after its record was made durable; the writes were kept: ${messageOf(error)}`);
       }
-      if (changes && this.#feed.active) this.#feed.emit({ seq, changes: changesOf(changes) });
-      this.#scheduler.afterWrite();
-      return result;
-    }, label);
+    } catch (error) {
+      for (const item of items) item.reject(error);
+      return;
+    }
+    if (changes && this.#feed.active) this.#feed.emit({ seq, changes: changesOf(changes) });
+    this.#scheduler.afterWrite();
+    items.forEach((item, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.value);
+    });
+  }
+
+  /** The body of #write, run in its queue turn. */
+  async #writeNow<T>(fn: (conn: Connection) => Promise<T> | T, mayChangeSchema: boolean, label?: string): Promise<T> {
+    const conn = this.#open();
+    if (this.#readOnly) throw this.#readOnlyError(label);
+    if (this.#tab) throw new MustForward();
+    const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
+    conn.run('BEGIN');
+    let result: T;
+    let appended = false;
+    let changes: ChangeSet | null = null;
+    let seq = 0;
+    try {
+      result = await fn(conn);
+      if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {
+        journaledTables(conn);
+        // The checkpoint carries this transaction's row changes too: forget them.
+        this.#capture.discard();
+        conn.run('COMMIT');
+        conn.clearStatements();
+        this.#installCapture();
+        await this.#checkpointOrReload(true);
+        this.#feed.emit({ seq: this.#journal.lastSeq, changes: [], reset: true });
+        return result;
+      }
+      // COMMIT would refuse a violated deferred key: refuse it while it can still roll back.
+      if (this.#deferredKeyTables.length > 0) checkDeferredKeys(conn, this.#deferredKeyTables);
+      changes = this.#capture.collect();
+      if (changes) {
+        seq = await this.#journal.append(changes);
+        appended = true;
+      }
+      conn.run('COMMIT');
+    } catch (error) {
+      rollback(conn);
+      this.#capture.discard();
+      if (appended) {
+        // Unreachable as far as the store knows (deferred keys are checked before the
+        // append), but if COMMIT ever failed after the record was durable, the write is
+        // durable: reload so memory holds it too, and resolve, since a rejection would claim
+        // nothing changed.
+        await this.#reload();
+        this.#warn(`commit failed after its record was made durable; the write was kept: ${messageOf(error)}`);
+        return result!;
+      }
+      throw error;
+    }
+    if (changes && this.#feed.active) this.#feed.emit({ seq, changes: changesOf(changes) });
+    this.#scheduler.afterWrite();
+    return result;
   }
 
   /** One guarded statement for `query` and `run`: VACUUM on its own path, anything else as a journaled write. */

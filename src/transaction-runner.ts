@@ -78,6 +78,7 @@ export function requireDeadlockTimeout(value: unknown): number {
 export class TransactionRunner {
   readonly #gate: Gate;
   readonly #now: () => Date;
+  #calls = 0;
 
   constructor(options: { readonly deadlockTimeoutMs: number; readonly now: () => Date }) {
     this.#gate = new Gate({ bound: options.deadlockTimeoutMs, caller: 'store', parent: null });
@@ -86,7 +87,18 @@ export class TransactionRunner {
 
   /** Queues a store call behind every earlier one; `label` names it in a DEADLOCK message. */
   run<T>(task: () => Promise<T> | T, label?: string): Promise<T> {
+    this.#calls++;
     return this.#gate.run(task, label);
+  }
+
+  /** How many calls were ever queued: two writes whose counts follow each other have nothing queued between them. */
+  get calls(): number {
+    return this.#calls;
+  }
+
+  /** True while a transaction callback runs: calls made now may be refused as deadlocks. */
+  get held(): boolean {
+    return this.#gate.held;
   }
 
   /** The repository as the store hands it out: each method call is named for the deadlock check. */

@@ -1,3 +1,4 @@
+import { groupCommitSuite } from './group-commit-suite.js';
 import type { HarnessFactory } from './harness.js';
 import { identitySuite } from './identity-suite.js';
 import { queryApiSuite } from './query-api-suite.js';
@@ -19,4 +20,5 @@ export function edgeSuites(name: string, factory: HarnessFactory, capabilities: 
   transactionSuite(name, factory);
   queryApiSuite(name, factory);
   readerSuite(name, factory, capabilities);
+  groupCommitSuite(name, factory);
 }
