@@ -1,4 +1,5 @@
 import type { HarnessFactory } from './harness.js';
+import { exportSuite } from './export-suite.js';
 import { identitySuite } from './identity-suite.js';
 import { queryApiSuite } from './query-api-suite.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
@@ -18,5 +19,6 @@ export function edgeSuites(name: string, factory: HarnessFactory, capabilities: 
   identitySuite(name, factory);
   transactionSuite(name, factory);
   queryApiSuite(name, factory);
+  exportSuite(name, factory);
   readerSuite(name, factory, capabilities);
 }
