@@ -1,5 +1,5 @@
-import type { HarnessFactory } from './harness.js';
 import { exportSuite } from './export-suite.js';
+import type { HarnessFactory } from './harness.js';
 import { identitySuite } from './identity-suite.js';
 import { queryApiSuite } from './query-api-suite.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
