@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { offlineWorker } from './scripts/vite-offline-worker.js';
 
 const built = (file: string) => fileURLToPath(new URL(`./dist/${file}`, import.meta.url));
 
@@ -12,6 +13,8 @@ export default defineConfig({
   root: fileURLToPath(new URL('./demo', import.meta.url)),
   // Relative URLs: demo/dist/ works from any folder of any static server.
   base: './',
+  // sw.js: the page opens with the network off after its first load.
+  plugins: [offlineWorker()],
   resolve: {
     alias: [
       { find: /^agent-ops-store$/, replacement: built('index.js') },

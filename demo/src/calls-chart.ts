@@ -55,6 +55,8 @@ export class CallsChart {
           { label: 'succeeded', stroke: '#2f7d4f', fill: 'rgba(47,125,79,0.15)', paths: uPlot.paths.stepped?.({ align: 1 }) },
           { label: 'failed', stroke: '#c0392b', fill: 'rgba(192,57,43,0.2)', paths: uPlot.paths.stepped?.({ align: 1 }) },
         ],
+        // Counts start at zero, whatever the data's own minimum.
+        scales: { y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } },
         axes: [{}, { label: 'calls' }],
       },
       data,

@@ -130,3 +130,10 @@ setUpSeedQuestions(() => store);
 await redraw();
 say('Ready. The store lives in this browser (IndexedDB); open the page in a second tab to watch it live.');
 document.body.dataset.ready = 'true';
+
+// The built page keeps its files in a service worker, so it opens with the network off after
+// the first load (the data is in IndexedDB already). The dev server has no sw.js. (MODE, not
+// PROD: PROD follows NODE_ENV, which a test runner sets to 'test' around a production build.)
+if (import.meta.env.MODE === 'production' && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').catch((error: unknown) => say(`Offline use is unavailable: ${errorText(error)}`, 'error'));
+}
