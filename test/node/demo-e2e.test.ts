@@ -82,6 +82,8 @@ function shownCounts(tab: Page): Promise<Record<string, number>> {
 
 /** Runs `text` in the page's SQL console; gives its result table (header, rows of cell text) or its error message. */
 async function sql(tab: Page, text: string, allowWrites = false): Promise<{ header: string[]; rows: string[][]; error: string | null }> {
+  // A tab behind another gets few animation frames, which Playwright's clicks wait for.
+  await tab.bringToFront();
   await tab.getByLabel('SQL', { exact: true }).fill(text);
   await tab.getByLabel('Allow writes').setChecked(allowWrites);
   await tab.getByRole('button', { name: 'Run query' }).click();
@@ -217,14 +219,17 @@ describe('demo page in Chromium', () => {
     const uuid = await running;
     await second.locator(`#missions [data-mission="${uuid}"]`).waitFor();
     await expect.poll(() => second.locator('#missions .mission', { hasText: uuid }).locator('.status').textContent()).toBe('completed');
-    const after = await countsAgree(second);
-    expect(after.missions).toBe(before.missions! + 2);
-    expect(after['tool calls']).toBe(before['tool calls']! + 10);
+    const between = await countsAgree(second);
+    expect(between.missions).toBe(before.missions! + 2);
+    expect(between['tool calls']).toBe(before['tool calls']! + 10);
+    // And the other way: run in the following tab (its writes go to the leader), seen in the first.
+    const fromSecond = await runMission(second);
+    await page.locator(`#missions [data-mission="${fromSecond}"]`).waitFor();
+    const after = await countsAgree(page);
+    expect(after['tool calls']).toBe(between['tool calls']! + 10);
 
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
-    // A reloaded tab behind another gets no animation frames, which Playwright's clicks wait for.
-    await page.bringToFront();
     expect(await countsAgree(page)).toEqual(after);
     // Every tab closed, then the page opened again: the store is in IndexedDB.
     await second.close();
