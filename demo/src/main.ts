@@ -20,10 +20,21 @@ const say = (text: string, kind: 'info' | 'error' = 'info') => {
   status.className = kind;
 };
 
-const store: SQLiteStore = await openStore({
-  adapter: indexedDbAdapter(STORE_NAME),
-  onWarning: (message) => console.warn(`agent-ops-store: ${message}`),
-});
+/** The store, or the page says why it has none (IndexedDB off, a store written by a newer version, …) and stops. */
+async function openTheStore(): Promise<SQLiteStore> {
+  try {
+    return await openStore({
+      adapter: indexedDbAdapter(STORE_NAME),
+      onWarning: (message) => console.warn(`agent-ops-store: ${message}`),
+    });
+  } catch (error) {
+    say(`The store could not be opened: ${errorText(error)}`, 'error');
+    for (const button of document.querySelectorAll('button')) button.disabled = true;
+    throw error;
+  }
+}
+
+const store = await openTheStore();
 const chart = new CallsChart(store);
 const selected: { uuid: string | null } = { uuid: null };
 
