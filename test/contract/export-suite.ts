@@ -60,6 +60,24 @@ export function exportSuite(name: string, factory: HarnessFactory): void {
       expect((await reopened.missions.list()).map((m) => m.uuid)).toEqual(['a', 'c']);
     });
 
+    it('works on a reader: its copy holds what it has caught up on', async () => {
+      const volume = new MemoryVolume();
+      const writer = await openStore({ adapter: memoryAdapter(volume) });
+      const reader = await openStore({ adapter: memoryAdapter(volume), readOnly: true });
+      try {
+        await writer.missions.create({ phase: 'P', uuid: 'seen' });
+        await reader.refresh();
+        const copy = new MemoryVolume();
+        copy.snapshot = await reader.exportDatabase();
+        const opened = await openStore({ adapter: memoryAdapter(copy) });
+        expect((await opened.missions.list()).map((m) => m.uuid)).toEqual(['seen']);
+        await opened.close();
+      } finally {
+        await reader.close();
+        await writer.close();
+      }
+    });
+
     it('rejects with CLOSED on a closed store', async () => {
       const store = await f.fresh();
       await store.close();
