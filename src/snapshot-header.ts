@@ -82,3 +82,11 @@ export function checkSnapshot(snapshot: Uint8Array, where: string): void {
     );
   }
 }
+
+/**
+ * Zeroes what the store stamps into the header's reserved bytes (identity, commit number): a copy
+ * handed out of the store is a database of its own, and one opened as a store gets a new identity.
+ */
+export function clearStamps(snapshot: Uint8Array): void {
+  snapshot.fill(0, IDENTITY_AT, SEQ_AT + 8);
+}

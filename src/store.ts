@@ -3,6 +3,7 @@ import { ChangeCapture, type ChangeSet, journaledTables } from './change-capture
 import { ChangeFeed, type ChangeListener, changesOf } from './change-feed.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { Connection, type Row } from './connection.js';
+import { exportDatabase } from './database-export.js';
 import { DecisionRepository } from './decisions.js';
 import { checkDeferredKeys, deferredKeyTables } from './deferred-keys.js';
 import { messageOf, StoreError } from './errors.js';
@@ -448,6 +449,19 @@ export class SQLiteStore {
             'run transactions in the leading tab, or use single calls, which are forwarded',
         );
       });
+  }
+
+  /**
+   * The whole database now, as the bytes of a plain SQLite file (what `sqlite3` opens), without
+   * a checkpoint: for a download or a backup. Works on writers, readers and following tabs
+   * (their copy holds every commit they have applied). Opening the bytes as a store gives them
+   * an identity of their own.
+   *
+   * @example
+   * const bytes = await store.exportDatabase(); // Uint8Array, starts with "SQLite format 3"
+   */
+  exportDatabase(): Promise<Uint8Array> {
+    return this.#queue.run(() => exportDatabase(this.#open(), this.#adapter.location), 'store.exportDatabase()');
   }
 
   /** Folds the log into a new snapshot now. */

@@ -1,3 +1,4 @@
+import { exportSuite } from './export-suite.js';
 import { groupCommitSuite } from './group-commit-suite.js';
 import type { HarnessFactory } from './harness.js';
 import { identitySuite } from './identity-suite.js';
@@ -19,6 +20,7 @@ export function edgeSuites(name: string, factory: HarnessFactory, capabilities: 
   identitySuite(name, factory);
   transactionSuite(name, factory);
   queryApiSuite(name, factory);
+  exportSuite(name, factory);
   readerSuite(name, factory, capabilities);
   groupCommitSuite(name, factory);
 }
