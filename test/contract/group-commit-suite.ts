@@ -15,7 +15,9 @@ function parallelCalls(store: SQLiteStore, mission: number, count: number, prefi
 /** The number of commit records (change events) `store` makes while `work` runs. */
 async function commitsDuring(store: SQLiteStore, work: () => Promise<unknown>): Promise<number> {
   let commits = 0;
-  const off = store.subscribe(() => commits++);
+  const off = store.subscribe(() => {
+    commits++;
+  });
   try {
     await work();
   } finally {
