@@ -26,3 +26,8 @@ export function processIo(): Io {
     progress: process.stderr.isTTY === true,
   };
 }
+
+/** "1 mission", "2 missions". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

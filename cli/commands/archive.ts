@@ -2,6 +2,7 @@ import { openStore, storeArchiveSink } from 'agent-ops-store';
 import { fsAdapter } from 'agent-ops-store/adapters/fs';
 import type { Command } from '../command.js';
 import { EXIT, usageError } from '../exit-codes.js';
+import { count } from '../io.js';
 import { ndjsonArchiveSink } from '../ndjson-archive.js';
 import { openWriter, sizeOnDisk, storePath, withStore } from '../open-store.js';
 import { table } from '../rows.js';
@@ -46,12 +47,12 @@ Takes the writer's lock: exit 75 while another process holds it.`,
     const rowCount = Object.values(result.rows).reduce((sum, n) => sum + n, 0);
     if (dryRun) {
       await io.out(table(result.missions.map((uuid) => ({ mission: uuid }))));
-      io.err(`would move ${result.missions.length} missions (${rowCount} rows) finished before ${result.cutoff}`);
+      io.err(`would move ${count(result.missions.length, 'mission')} (${count(rowCount, 'row')}) finished before ${result.cutoff}`);
       return EXIT.OK;
     }
     const after = await sizeOnDisk(path);
     io.err(
-      `moved ${result.missions.length} missions (${rowCount} rows) finished before ${result.cutoff} to ${to}; ` +
+      `moved ${count(result.missions.length, 'mission')} (${count(rowCount, 'row')}) finished before ${result.cutoff} to ${to}; ` +
         `store ${before.total} -> ${after.total} bytes on disk`,
     );
     return EXIT.OK;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { exportLegacyJson } from 'agent-ops-store';
 import type { Command } from '../command.js';
 import { EXIT, usageError } from '../exit-codes.js';
+import { count } from '../io.js';
 import { openReader, storePath, withStore } from '../open-store.js';
 
 /** `agent-ops export-json <db> <folder>`: the store back into the legacy JSON layout. */
@@ -38,7 +39,7 @@ Options:
       }
       return count;
     });
-    io.err(`exported ${written} missions to ${folder}`);
+    io.err(`exported ${count(written, 'mission')} to ${folder}`);
     return EXIT.OK;
   },
 };
