@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type ArchiveSink,
   exportLegacyJson,
@@ -294,6 +294,17 @@ export function legacyArchiveSuite(name: string, factory: HarnessFactory): void 
       store = await fixture.open({ retention: { maxAgeDays: 30, sweepIntervalMs: 0 } });
       expect((await store.missions.list()).map((m) => m.uuid)).toEqual(['running-old']);
       expect((await rejection(fixture.open({ retention: { maxAgeDays: -1 } }))).code).toBe('INVALID_INPUT');
+    });
+
+    it('an open writer sweeps again on its timer, with the clock of that moment', async () => {
+      let store = await fixture.fresh();
+      await importLegacyJson(store, [{ source: 'a', document: legacyMission('done', { completed_at: '2026-11-27T00:00:00Z' }) }]);
+      await store.close();
+      store = await fixture.open({ retention: { maxAgeDays: 30, sweepIntervalMs: 20 } });
+      // Not yet 30 days old: the sweep on open keeps it.
+      expect((await store.missions.list()).map((m) => m.uuid)).toEqual(['done']);
+      fixture.setNow(new Date('2027-01-15T00:00:00Z'));
+      await vi.waitFor(async () => expect(await store.missions.list()).toEqual([]), { timeout: 10_000, interval: 20 });
     });
   });
 }

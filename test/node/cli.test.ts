@@ -351,6 +351,23 @@ describe('errors and help', () => {
     }
   });
 
+  test('tail without --follow prints the last tool calls and decisions, oldest first, as NDJSON', async () => {
+    const dir = await folder();
+    const db = join(dir, 'a.db');
+    await withStore(db, (store) => importLegacyJson(store, [{ source: 'a', document: legacyMission('m-a') }]));
+    const run = await runCli(['tail', db, '--lines', '1']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const records = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { table: string; row: { timestamp: string } });
+    // The last tool call by id is run_tests (10:01 UTC), and the only decision is at 12:00:04.
+    expect(records.map((r) => [r.table, r.row.timestamp])).toEqual([
+      ['tool_calls', '2026-10-01 10:01:00.000Z'],
+      ['decisions', '2026-10-01 12:00:04.000Z'],
+    ]);
+  });
+
   test('stats, check, vacuum and checkpoint report on a store', async () => {
     const dir = await folder();
     const db = join(dir, 'a.db');
