@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { fsAdapter } from '../../adapters/fs.js';
 import { importLegacyJson, openStore, type SQLiteStore, schemaMigrations } from '../../src/index.js';
 import { legacyMission, portableRows } from '../contract/legacy-archive-suite.js';
 import { dump, TABLES } from '../contract/store-fixture.js';
-import { oneLineError, requireBuiltCli, runCli } from './cli-harness.js';
+import { cliPath, oneLineError, requireBuiltCli, runCli } from './cli-harness.js';
 
 let root: string;
 let n = 0;
@@ -287,6 +288,44 @@ describe('archive', () => {
     expect((await runCli(['archive', db, '--older-than', '30d', '--to', join(dir, 'a.txt')])).code).toBe(64);
     expect((await runCli(['archive', db, '--older-than', 'soon', '--to', archivePath])).code).toBe(64);
     expect((await runCli(['archive', db, '--to', archivePath])).code).toBe(64);
+  });
+});
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), so stdout and stderr are TTYs; returns
+ * what the terminal showed. Fails, rather than skips, where `script` is missing.
+ */
+function onTerminal(args: readonly string[], env: Record<string, string> = {}): Promise<string> {
+  const quoted = [process.execPath, cliPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    execFile('script', ['-qec', quoted, '/dev/null'], { env: { ...process.env, NO_COLOR: '', ...env } }, (error, stdout) => {
+      if (error && (error as { code?: unknown }).code === 'ENOENT')
+        reject(new Error('the terminal tests need util-linux `script` on the PATH'));
+      else resolve(stdout);
+    });
+  });
+}
+
+describe('on a terminal', () => {
+  test('table headers are bold on a terminal, and plain with NO_COLOR or when stdout is not a terminal', async () => {
+    const dir = await folder();
+    const db = join(dir, 'a.db');
+    await withStore(db, async () => undefined);
+    expect(await onTerminal(['query', db, 'SELECT 1 AS one'])).toContain('\x1b[1mone\x1b[0m');
+    expect(await onTerminal(['query', db, 'SELECT 1 AS one'], { NO_COLOR: '1' })).not.toContain('\x1b');
+    expect((await runCli(['query', db, 'SELECT 1 AS one'])).stdout).toBe('one\n---\n1\n(1 row)\n');
+  });
+
+  test('a large import draws a progress bar on a terminal, and none when stderr is not one', async () => {
+    const dir = await folder();
+    const files: Record<string, unknown> = {};
+    for (let i = 0; i < 120; i++) files[`m-${i}.json`] = legacyMission(`m-${i}`, { tool_calls: [], memory: {} });
+    const state = await legacyFolder(join(dir, 'state'), files);
+    const shown = await onTerminal(['import-json', join(dir, 'a.db'), state]);
+    expect(shown).toContain('[####################] 120/120');
+    expect(shown).toContain('imported 120, already present 0, refused 0 (of 120 files)');
+    const piped = await runCli(['import-json', join(dir, 'b.db'), state]);
+    expect(piped.stderr).toBe('imported 120, already present 0, refused 0 (of 120 files)\n');
   });
 });
 
