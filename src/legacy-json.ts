@@ -204,11 +204,16 @@ export async function importLegacyMission(store: SQLiteStore, input: LegacyJsonI
       [m.mission_uuid!, m.phase!, m.status!, m.created_at!, m.completed_at!, m.metadata!] as QueryParams,
     );
     for (const table of CHILD_TABLES) {
+      if (rows[table].length === 0) continue;
+      // One statement per table, however many rows: each statement costs the guard and the
+      // journal a fixed price. The rows go in as one JSON array, in order, so ids follow the file.
       const columns = CHILD_COLUMNS[table];
-      const sql = `INSERT INTO ${table} (mission_id, ${columns.join(', ')}) VALUES (?${', ?'.repeat(columns.length)})`;
-      for (const row of rows[table]) {
-        await tx.run(sql, [lastInsertRowid, ...columns.map((column) => row[column] ?? null)] as QueryParams);
-      }
+      const values = rows[table].map((row) => columns.map((column) => row[column] ?? null));
+      const picks = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
+      await tx.run(`INSERT INTO ${table} (mission_id, ${columns.join(', ')}) SELECT ?, ${picks} FROM json_each(?) ORDER BY key`, [
+        lastInsertRowid,
+        JSON.stringify(values),
+      ] as QueryParams);
     }
     return 'imported';
   });
@@ -447,6 +452,8 @@ class FieldReader {
     if (typeof value !== 'string') throw this.bad(field, `must be a string, got ${value === undefined ? 'nothing' : describe(value)}`);
     if (!emptyAllowed && value.length === 0) throw this.bad(field, 'must not be empty');
     if (!isWellFormed(value)) throw this.bad(field, 'holds a lone UTF-16 surrogate (a character cut in half)');
+    // SQLite drops a leading byte order mark from bound text: it would not come back as written.
+    if (value.charCodeAt(0) === 0xfeff) throw this.bad(field, 'starts with U+FEFF (a byte order mark)');
     return value;
   }
 
