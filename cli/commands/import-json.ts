@@ -39,7 +39,8 @@ Options:
       for (const file of files) {
         let document: unknown;
         try {
-          document = JSON.parse(await readFile(file, 'utf8'));
+          // Editors on Windows may start a UTF-8 file with a byte order mark, which JSON.parse refuses.
+          document = JSON.parse((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
         } catch (error) {
           if (!(error instanceof SyntaxError)) throw error;
           malformed.push(`agent-ops: ${file}: not JSON: ${oneLine(error)}`);

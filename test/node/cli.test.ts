@@ -54,7 +54,8 @@ describe('import-json', () => {
     const state = await legacyFolder(join(dir, '.agent-state'), {
       'm-1.json': legacyMission('m-1'),
       'm-2.json': legacyMission('m-2', { status: 'running', completed_at: null }),
-      'm-3.json': legacyMission('m-3'),
+      // Saved with a byte order mark, as some Windows editors do.
+      'm-3.json': `\uFEFF${JSON.stringify(legacyMission('m-3'))}`,
       'broken.json': '{ "mission_id": "m-x", ',
       'm-bad.json': badField,
       // The same uuid as m-1.json with other content: sorted after it, so it is the one refused.
