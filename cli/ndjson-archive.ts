@@ -7,7 +7,8 @@ import { decodeRow, recordLine } from './rows.js';
 /**
  * An archive that is an NDJSON file, one {"table", "row"} line per row (the format of `export
  * --ndjson`). Each run appends; `write` resolves once the file (and, when it was new, its folder)
- * is fsynced, and `read` parses the file again from disk.
+ * is fsynced, and `read` parses the file again from disk. Identical lines count once, so a run
+ * that appended but stopped before deleting does not block the next.
  */
 export function ndjsonArchiveSink(path: string): ArchiveSink {
   return {
@@ -27,9 +28,12 @@ export function ndjsonArchiveSink(path: string): ArchiveSink {
     async read(batch) {
       const wanted = new Set(batch.missionIds);
       const found = new Map<string, Row[]>(batch.tables.map((t) => [t.name, []]));
+      // A run that appended but stopped before deleting left the same lines: count each row once.
+      const seen = new Set<string>();
       const lines = (await readFile(path, 'utf8')).split('\n');
       for (const [i, line] of lines.entries()) {
-        if (line.trim() === '') continue;
+        if (line.trim() === '' || seen.has(line)) continue;
+        seen.add(line);
         let record: { table?: unknown; row?: unknown };
         try {
           record = JSON.parse(line) as typeof record;

@@ -108,7 +108,7 @@ export async function archiveMissions(store: SQLiteStore, options: ArchiveOption
  * An ArchiveSink that is another store (a `.sqlite` archive in Node, any adapter elsewhere), with
  * the same schema. `open` is called for each step: the write closes the store (a checkpoint), and
  * the read opens it again, so it reads what is durable, not what was in memory. Rows keep their ids,
- * so one archive takes run after run.
+ * so one archive takes run after run; rows already there from a run that stopped before deleting are kept.
  *
  * @example
  * await store.archive({ olderThan, to: storeArchiveSink('old.sqlite', () => openStore({ adapter: fsAdapter('old.sqlite') })) });
@@ -130,7 +130,9 @@ export function storeArchiveSink(location: string, open: () => Promise<SQLiteSto
           for (const table of batch.tables) {
             for (const row of table.rows) {
               const columns = Object.keys(row);
-              const sql = `INSERT INTO ${quote(table.name)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+              // A run that wrote here but stopped before deleting leaves the rows behind: the next
+              // run keeps them (the read-back then checks they are the same) instead of failing on their ids.
+              const sql = `INSERT INTO ${quote(table.name)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`;
               await tx.run(sql, columns.map((c) => row[c]) as QueryParams);
             }
           }

@@ -250,6 +250,26 @@ export function legacyArchiveSuite(name: string, factory: HarnessFactory): void 
       expect(await store.archive({ olderThan, to: sink })).toMatchObject({ missions: [], deleted: false });
     });
 
+    it('a run that wrote the archive but stopped before deleting does not block the next, nor doubles a row', async () => {
+      const store = await fixture.fresh();
+      await importLegacyJson(store, [{ source: 'old', document: legacyMission('old-1') }]);
+      const before = await dump(store);
+      const target = await another();
+      const sink = storeArchiveSink('archive', () => openStore({ adapter: target.open() }));
+      const cut: ArchiveSink = { ...sink, read: async () => Promise.reject(new Error('power cut')) };
+      const error = await rejection(store.archive({ olderThan: '2026-11-01T00:00:00Z', to: cut }));
+      expect(error.code).toBe('IO');
+      expect(error.message).toContain('power cut');
+      expect(await dump(store)).toEqual(before);
+      expect(await store.archive({ olderThan: '2026-11-01T00:00:00Z', to: sink })).toMatchObject({ missions: ['old-1'], deleted: true });
+      const archive = await openStore({ adapter: target.open() });
+      try {
+        for (const table of TABLES) expect(await archive.query(`SELECT * FROM ${table} ORDER BY id`), table).toEqual(before[table]);
+      } finally {
+        await archive.close();
+      }
+    });
+
     it('deletes nothing when the archive reads back different rows', async () => {
       const store = await fixture.fresh();
       await importLegacyJson(store, [{ source: 'old', document: legacyMission('old-1') }]);

@@ -262,6 +262,36 @@ describe('archive', () => {
     expect((await runCli(['check', db])).code).toBe(0);
   });
 
+  test('an .ndjson archive left by a run that stopped before deleting is taken up by the next run', async () => {
+    const dir = await folder();
+    const db = await archiveFixture(dir);
+    const before = await withStore(db, dump, true);
+    const archivePath = join(dir, 'archive.ndjson');
+    // What the stopped run appended: the old missions' rows, as export --ndjson writes them.
+    const exported = (await runCli(['export', db, '--ndjson'])).stdout.split('\n').filter((line) => {
+      if (line === '') return false;
+      const { table, row } = JSON.parse(line) as { table: string; row: { id: number; mission_id: number } };
+      return (TABLES as readonly string[]).includes(table) && (table === 'missions' ? row.id : row.mission_id) <= 3;
+    });
+    await writeFile(archivePath, `${exported.join('\n')}\n`);
+    const run = await runCli(['archive', db, '--older-than', '2026-10-15', '--to', archivePath]);
+    expect(run).toMatchObject({ code: 0, stdout: '' });
+    const after = await withStore(db, dump, true);
+    expect((after.missions as { mission_uuid: string }[]).map((m) => m.mission_uuid)).toEqual(['running', 'recent']);
+    const unique = [...new Set((await readFile(archivePath, 'utf8')).split('\n').filter(Boolean))].map(
+      (line) => JSON.parse(line) as { table: string; row: { id: number } },
+    );
+    for (const table of TABLES) {
+      expect(
+        unique
+          .filter((l) => l.table === table)
+          .map((l) => l.row)
+          .sort((a, b) => a.id - b.id),
+        table,
+      ).toEqual(moved(before, table));
+    }
+  });
+
   test('--to file.ndjson holds exactly the removed rows, one line each', async () => {
     const dir = await folder();
     const db = await archiveFixture(dir);
