@@ -1,4 +1,5 @@
 import { schemaMigrations } from 'agent-ops-store';
+import { inspectFsLog } from 'agent-ops-store/adapters/fs';
 import type { Command } from '../command.js';
 import { EXIT, usageError } from '../exit-codes.js';
 import { openReader, sizeOnDisk, storePath, withStore } from '../open-store.js';
@@ -10,10 +11,12 @@ export const checkCommand: Command = {
   help: `Usage: agent-ops check <db> [--json]
 
 Runs SQLite's integrity check and foreign key check on the store as a reader
-sees it (beside any writer), and reports the log's health (damage repaired on
-load, such as a torn last record), the schema version against the newest this
-agent-ops knows, the size on disk, and SQLite's size limit (page size x
-max page count). Exit 65 when a check fails.
+sees it (beside any writer), and reports the log's health (its intact records,
+and any damage: a torn last append, which the writer drops on open, or
+corrupt acknowledged records), the schema version against the newest this
+agent-ops knows, the size on disk, and SQLite's size limit (page size x max
+page count). Nothing is locked or repaired. Exit 65 when a check fails or the
+log is corrupt.
 
 Options:
   --json       one JSON object
@@ -37,12 +40,20 @@ Options:
       },
     );
     const size = await sizeOnDisk(path);
-    const ok = found.integrity.length === 1 && found.integrity[0] === 'ok' && found.foreignKeyViolations === 0;
+    const log = await inspectFsLog(path);
+    const logOk = log.damage === null || log.damage.kind === 'torn';
+    const ok = found.integrity.length === 1 && found.integrity[0] === 'ok' && found.foreignKeyViolations === 0 && logOk;
     const report = {
       ok,
       integrity: found.integrity,
       foreignKeyViolations: found.foreignKeyViolations,
-      log: { bytes: size.log, healthy: logWarnings.length === 0, warnings: logWarnings },
+      log: {
+        bytes: log.bytes,
+        records: log.records,
+        damage: log.damage,
+        healthy: log.damage === null && logWarnings.length === 0,
+        warnings: logWarnings,
+      },
       schemaVersion: found.schemaVersion,
       newestKnownSchemaVersion: schemaMigrations.length,
       sizeOnDiskBytes: size.total,
@@ -55,7 +66,7 @@ Options:
         [
           `integrity: ${found.integrity.join('; ')}`,
           `foreign keys: ${found.foreignKeyViolations === 0 ? 'ok' : `${found.foreignKeyViolations} violations`}`,
-          `log: ${size.log} bytes, ${logWarnings.length === 0 ? 'healthy' : `repaired on load: ${logWarnings.join('; ')}`}`,
+          `log: ${log.bytes} bytes, ${log.records} records, ${describeLog(log.damage, logWarnings)}`,
           `schema version: ${found.schemaVersion} (newest known: ${schemaMigrations.length})`,
           `size on disk: ${size.total} bytes (snapshot ${size.snapshot}, log ${size.log})`,
           `size limit: ${report.sizeLimitBytes} bytes (page size ${found.pageSize} x max page count ${found.maxPageCount})`,
@@ -66,3 +77,10 @@ Options:
     return ok ? EXIT.OK : EXIT.DATA;
   },
 };
+
+function describeLog(damage: { kind: string; offset: number; reason: string } | null, warnings: readonly string[]): string {
+  if (damage?.kind === 'torn')
+    return `torn last append at byte ${damage.offset} (${damage.reason}): unacknowledged, dropped when the writer opens`;
+  if (damage) return `${damage.kind} at byte ${damage.offset}: ${damage.reason}`;
+  return warnings.length === 0 ? 'healthy' : `warnings: ${warnings.join('; ')}`;
+}

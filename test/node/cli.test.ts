@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -438,6 +438,38 @@ describe('errors and help', () => {
     ]);
   });
 
+  test('check reports a torn last append (exit 0) and corrupt acknowledged records (exit 65), repairing neither', async () => {
+    const dir = await folder();
+    const live = join(dir, 'live.db');
+    // Records left in the log, as after a crash: copies of a store that is still open.
+    const store = await openStore({ adapter: fsAdapter(live), onWarning: () => undefined });
+    try {
+      for (const uuid of ['a', 'b', 'c']) await store.missions.create({ phase: 'P', uuid });
+      for (const name of ['torn', 'corrupt']) {
+        await copyFile(live, join(dir, `${name}.db`));
+        await copyFile(`${live}.aos-log`, join(dir, `${name}.db.aos-log`));
+      }
+    } finally {
+      await store.close();
+    }
+    const tornLog = join(dir, 'torn.db.aos-log');
+    await writeFile(tornLog, Buffer.concat([await readFile(tornLog), Buffer.from([16, 0, 0, 0, 1, 2])]));
+    const tornBytes = await readFile(tornLog);
+    const torn = await runCli(['check', join(dir, 'torn.db'), '--json']);
+    expect(torn.code).toBe(0);
+    expect(JSON.parse(torn.stdout).log).toMatchObject({ records: 3, healthy: false, damage: { kind: 'torn' } });
+    expect(await readFile(tornLog)).toEqual(tornBytes);
+
+    const corruptLog = join(dir, 'corrupt.db.aos-log');
+    const bytes = await readFile(corruptLog);
+    bytes[20] = bytes[20]! ^ 0xff; // inside the first record, with intact records after it
+    await writeFile(corruptLog, bytes);
+    const corrupt = await runCli(['check', join(dir, 'corrupt.db')]);
+    expect(corrupt.code).toBe(65);
+    expect(corrupt.stdout).toMatch(/^log: \d+ bytes, 0 records, corrupt at byte \d+: /m);
+    expect(await readFile(corruptLog)).toEqual(bytes);
+  });
+
   test('stats, check, vacuum and checkpoint report on a store', async () => {
     const dir = await folder();
     const db = join(dir, 'a.db');
@@ -470,7 +502,7 @@ describe('errors and help', () => {
     expect(JSON.parse(check.stdout)).toMatchObject({
       ok: true,
       integrity: ['ok'],
-      log: { healthy: true },
+      log: { healthy: true, damage: null },
       schemaVersion: schemaMigrations.length,
       newestKnownSchemaVersion: schemaMigrations.length,
     });
