@@ -189,7 +189,9 @@ export async function importLegacyMission(store: SQLiteStore, input: LegacyJsonI
   const rows = parseLegacyDocument(input);
   const uuid = rows.mission.mission_uuid as string;
   return store.transaction(async (tx) => {
-    const existing = await readMissionRows((sql, params) => tx.query(sql, params), uuid);
+    // A short statement first: most missions are new, and the whole read costs far more to prepare.
+    const [taken] = await tx.query('SELECT 1 FROM missions WHERE mission_uuid = ?', [uuid]);
+    const existing = taken ? await readMissionRows((sql, params) => tx.query(sql, params), uuid) : null;
     if (existing) {
       const difference = firstDifference(toLegacyDocument(existing), toLegacyDocument(rows));
       if (difference === null) return 'skipped';
