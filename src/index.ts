@@ -16,19 +16,18 @@ export type { CheckpointPolicy } from './journal.js';
 export type { JsonValue } from './json-value.js';
 export { MAX_JSON_DEPTH } from './json-value.js';
 export type {
-  ExportLegacyJsonOptions,
-  ImportLegacyJsonOptions,
   LegacyDecision,
-  LegacyImportOutcome,
-  LegacyImportReport,
   LegacyJsonInput,
   LegacyMemoryEntry,
   LegacyMissionDocument,
   LegacyPlaybookRun,
   LegacyToolCall,
-} from './legacy-json.js';
+} from './legacy-document.js';
+/** How legacy statuses outside the lifecycle map onto it ('running' → 'in_progress', 'done' → 'completed', …). */
+export { LEGACY_STATUS_MAP } from './legacy-document.js';
+export type { ExportLegacyJsonOptions, ImportLegacyJsonOptions, LegacyImportOutcome, LegacyImportReport } from './legacy-json.js';
 /** The legacy JSON layout of docs/tasks/ARCH-001_migration_plan.md, in and out: importLegacyJson(store, docs), exportLegacyJson(store). */
-export { exportLegacyJson, importLegacyJson, importLegacyMission, LEGACY_STATUS_MAP } from './legacy-json.js';
+export { exportLegacyJson, importLegacyJson, importLegacyMission } from './legacy-json.js';
 export type { Migration } from './migrations.js';
 export { schemaMigrations } from './migrations.js';
 export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepository, MissionStatus } from './missions.js';
