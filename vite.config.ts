@@ -27,11 +27,14 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
           'integrations/langgraph': 'integrations/langgraph.ts',
           'integrations/otel': 'integrations/otel.ts',
           testing: 'testing/adapter-contract.ts',
+          'cli/agent-ops': 'cli/agent-ops.ts',
         },
         formats: ['es'],
       },
       rollupOptions: {
-        // The integrations import the package by name (the main entry stays one copy at run time) and
+        // The CLI is the package's bin: it runs as a script, so it starts with a shebang.
+        output: { banner: (chunk) => (chunk.name === 'cli/agent-ops' ? '#!/usr/bin/env node' : '') },
+        // The integrations and the CLI import the package by name (the main entry stays one copy at run time) and
         // their frameworks are the user's own, optional peer dependencies: none of them is bundled.
         external: [
           /^node:/,

@@ -8,6 +8,10 @@ import { FileLock, type LockMode } from './fs-lock.js';
 import { fsTail } from './fs-tail.js';
 import { frame, hasLogHeader, LOG_HEADER, parseLog } from './log-frames.js';
 
+export type { FsLogHealth } from './fs-log-health.js';
+/** Inspects the log beside a store file without locking or repairing it (see `agent-ops check`). */
+export { inspectFsLog } from './fs-log-health.js';
+
 const openFd = promisify(open);
 // With O_DSYNC each write to the log returns only once its data is durable, as if followed by
 // fdatasync, in one call instead of two. Where the platform lacks it, append calls fdatasync.

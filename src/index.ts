@@ -4,6 +4,9 @@
  */
 
 export type { AgentMemoryRepository, SetMemoryOptions } from './agent-memory.js';
+export type { ArchiveBatch, ArchiveOptions, ArchiveResult, ArchiveSink, ArchiveTable } from './archive.js';
+/** An archive target that is another store (e.g. a `.sqlite` file on fsAdapter), for `store.archive({ to })`. */
+export { storeArchiveSink } from './archive.js';
 export type { ChangeEvent, ChangeListener, RowChange } from './change-feed.js';
 export type { Row } from './connection.js';
 export type { Decision, DecisionRepository, RecordDecisionInput } from './decisions.js';
@@ -12,6 +15,19 @@ export { isStoreError, StoreError } from './errors.js';
 export type { CheckpointPolicy } from './journal.js';
 export type { JsonValue } from './json-value.js';
 export { MAX_JSON_DEPTH } from './json-value.js';
+export type {
+  LegacyDecision,
+  LegacyJsonInput,
+  LegacyMemoryEntry,
+  LegacyMissionDocument,
+  LegacyPlaybookRun,
+  LegacyToolCall,
+} from './legacy-document.js';
+/** How legacy statuses outside the lifecycle map onto it ('running' → 'in_progress', 'done' → 'completed', …). */
+export { LEGACY_STATUS_MAP } from './legacy-document.js';
+export type { ExportLegacyJsonOptions, ImportLegacyJsonOptions, LegacyImportOutcome, LegacyImportReport } from './legacy-json.js';
+/** The legacy JSON layout of docs/tasks/ARCH-001_migration_plan.md, in and out: importLegacyJson(store, docs), exportLegacyJson(store). */
+export { exportLegacyJson, importLegacyJson, importLegacyMission } from './legacy-json.js';
 export type { Migration } from './migrations.js';
 export { schemaMigrations } from './migrations.js';
 export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepository, MissionStatus } from './missions.js';
@@ -19,6 +35,7 @@ export { MISSION_TRANSITIONS } from './missions.js';
 export type { LoadedState, LogTail, PersistenceAdapter } from './persistence-adapter.js';
 export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartPlaybookRunInput } from './playbook-runs.js';
 export type { QueryParams, QueryValue, RunResult } from './raw-query.js';
+export type { RetentionPolicy, RetentionSweep } from './retention.js';
 export type { IterateOptions } from './row-iterator.js';
 export type { OpenStoreOptions } from './store.js';
 export { openStore, SQLiteStore } from './store.js';

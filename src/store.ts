@@ -1,4 +1,5 @@
 import { AgentMemoryRepository } from './agent-memory.js';
+import { type ArchiveOptions, type ArchiveResult, archiveMissions } from './archive.js';
 import { ChangeCapture, type ChangeSet, journaledTables } from './change-capture.js';
 import { ChangeFeed, type ChangeListener, changesOf } from './change-feed.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
@@ -27,6 +28,7 @@ import {
 } from './raw-query.js';
 import { ReaderLoop } from './reader-loop.js';
 import { replayRecords } from './replay.js';
+import { type RetentionPolicy, type RetentionSweep, requireRetention, sweepRetention } from './retention.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
@@ -67,6 +69,11 @@ export interface OpenStoreOptions {
    * Needs an adapter that can open readers (memory, fs).
    */
   readonly readOnly?: boolean;
+  /**
+   * Delete finished missions on their own: past `maxAgeDays`, or the oldest while there are more
+   * than `maxToolCalls` tool calls. A writer sweeps on open and every `sweepIntervalMs` (1 h); see `sweepRetention`.
+   */
+  readonly retention?: RetentionPolicy;
 }
 
 /**
@@ -127,6 +134,8 @@ export class SQLiteStore {
   #deferredKeyTables: string[] = [];
   #onPageHide: (() => void) | null = null;
   readonly #batch = new WriteBatch();
+  readonly #retention: RetentionPolicy | null;
+  #retentionTimer: ReturnType<typeof setInterval> | null = null;
 
   private constructor(options: OpenStoreOptions, journal: Journal, conn: Connection, migrations: readonly Migration[], following = false) {
     this.#adapter = options.adapter;
@@ -138,6 +147,7 @@ export class SQLiteStore {
     this.#capture = new ChangeCapture(conn);
     this.#feed = new ChangeFeed(this.#warn);
     this.#readOnly = options.readOnly === true;
+    this.#retention = requireRetention(options.retention);
     this.#queue = new TransactionRunner({
       deadlockTimeoutMs: requireDeadlockTimeout(options.deadlockTimeoutMs),
       now: () => readClock(this.#clock),
@@ -181,6 +191,7 @@ export class SQLiteStore {
     const migrations = options.migrations ?? schemaMigrations;
     checkMigrations(migrations);
     requireDeadlockTimeout(options.deadlockTimeoutMs);
+    requireRetention(options.retention);
     if (options.readOnly) return SQLiteStore.#openReader(options, migrations);
     const journal = new Journal(adapter, options.checkpoint);
     let conn: Connection | undefined;
@@ -199,6 +210,7 @@ export class SQLiteStore {
       if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
       store.#watchPageHide();
       if (share) store.#serve(share);
+      await store.#startRetention();
       return store;
     } catch (error) {
       conn?.close();
@@ -480,6 +492,7 @@ export class SQLiteStore {
       if (this.#closed) return;
       this.#markClosed();
       this.#feed.clear();
+      if (this.#retentionTimer) clearInterval(this.#retentionTimer);
       if (this.#tab) {
         this.#tab.stop();
         this.#conn.close();
@@ -536,6 +549,48 @@ export class SQLiteStore {
   subscribe(listener: ChangeListener): () => void {
     if (typeof listener !== 'function') throw new StoreError('INVALID_INPUT', 'subscribe needs a listener function');
     return this.#feed.subscribe(listener);
+  }
+
+  /**
+   * Moves finished missions older than `olderThan` into an archive, with every row that references
+   * them, then deletes them and compacts the store. Nothing is deleted unless the archive was
+   * written durably and read back equal. `dryRun` only says what would move.
+   *
+   * @example
+   * const sink = storeArchiveSink('archive.sqlite', () => openStore({ adapter: fsAdapter('archive.sqlite') }));
+   * const { missions, rows } = await store.archive({ olderThan: new Date(Date.now() - 30 * 86_400_000), to: sink });
+   */
+  archive(options: ArchiveOptions): Promise<ArchiveResult> {
+    return archiveMissions(this, options);
+  }
+
+  /**
+   * Runs one retention sweep now, with `policy` or the one given to `openStore`: deletes finished
+   * missions past the age or beyond the tool-call cap, in one transaction, with one cutoff from
+   * the store's clock. INVALID_INPUT without a policy.
+   *
+   * @example
+   * const { deleted } = await store.sweepRetention({ maxAgeDays: 90 });
+   */
+  sweepRetention(policy?: RetentionPolicy): Promise<RetentionSweep> {
+    const chosen = policy === undefined ? this.#retention : requireRetention(policy);
+    if (!chosen)
+      return Promise.reject(new StoreError('INVALID_INPUT', 'sweepRetention needs a policy: pass one, or openStore({ retention })'));
+    return sweepRetention(this, chosen, this.now());
+  }
+
+  /** A writer with a retention policy sweeps once now, then on a timer that keeps no process alive. */
+  async #startRetention(): Promise<void> {
+    if (!this.#retention || this.#readOnly) return;
+    await this.sweepRetention();
+    const every = this.#retention.sweepIntervalMs ?? 3_600_000;
+    if (every === 0) return;
+    const timer = setInterval(() => {
+      if (this.#closed) return;
+      this.sweepRetention().catch((error: unknown) => this.#warn(`retention sweep failed: ${messageOf(error)}`));
+    }, every);
+    (timer as { unref?: () => void }).unref?.();
+    this.#retentionTimer = timer;
   }
 
   /** True once `close()` was called. */
