@@ -714,6 +714,14 @@ export class SQLiteStore {
 }
 
 /**
+ * While a log is replayed, CHECK constraints are off: every row image in it passed them when it
+ * was written, and json_valid() over each JSON column was a large share of a replayed row's cost.
+ */
+const REPLAY_SETTINGS = 'PRAGMA ignore_check_constraints = ON';
+/** Set back after the replay. */
+const NORMAL_SETTINGS = 'PRAGMA ignore_check_constraints = OFF';
+
+/**
  * Opens the snapshot, replays the records on it, and migrates; a reader ('if-empty') migrates
  * only a store that does not exist yet, in memory, so its queries find the tables.
  */
@@ -741,6 +749,7 @@ async function buildConnection(
   try {
     refuseNewerSchema(conn, migrations, `the store at ${where}`);
     if (recovered.records.length > 0) {
+      conn.exec(REPLAY_SETTINGS);
       conn.exec('BEGIN');
       try {
         replayRecords(conn, recovered.records);
@@ -749,6 +758,8 @@ async function buildConnection(
         rollback(conn);
         if (error instanceof StoreError && error.code === 'CORRUPT') throw error;
         throw new StoreError('CORRUPT', `the log at ${where} does not apply to its snapshot: ${messageOf(error)}`, { cause: error });
+      } finally {
+        conn.exec(NORMAL_SETTINGS);
       }
     }
     conn.exec('PRAGMA foreign_keys = ON');
