@@ -75,14 +75,14 @@ try {
 
 console.log('\nScale in Chromium (IndexedDB; goals from issue 8: main-thread stall ≤ 50 ms at 500 MB, write p99 ≤ 5× p50)\n');
 console.log(
-  '| store | calls | fill | checkpoint | longest main-thread stall in it | writes during checkpoints p50 / p99 (p99÷p50) | checkpoints in them | reopen + first query |',
+  '| store | calls | fill | checkpoint | longest main-thread stall in it | writes during checkpoints p50 / p99 (p99÷p50) / max | checkpoints in them | reopen + first query |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   const store = r.bytes ? `${(r.bytes / MB).toFixed(0)} MB (target ${r.targetBytes / MB})` : `${r.targetBytes / MB} MB`;
   const checkpoint = r.checkpointError ? `FAILED: ${r.checkpointError}` : fmt(r.checkpointMs);
   const w = r.writes && r.writes.length > 0 ? summarize(r.writes) : undefined;
-  const writes = w ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×)` : r.writeError ? `FAILED: ${r.writeError}` : '—';
+  const writes = w ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}` : r.writeError ? `FAILED: ${r.writeError}` : '—';
   const cps = r.writeCheckpoints === undefined ? '—' : `${r.writeCheckpoints} (max ${fmt(Math.max(0, ...(r.writeCheckpointMs ?? [])))})`;
   const reopen = r.reopenError
     ? `FAILED: ${r.reopenError}`

@@ -107,7 +107,7 @@ function printScale(sizes: readonly ScaleFigures[], seed: SeedFigures | { error:
     `\nScale (Node ${cpuModelNote()}, fs adapter; goals from issue 8: stall ≤ 50 ms, write p99 ≤ 5× p50, seed queries < 50 ms)\n`,
   );
   console.log(
-    '| store | calls | checkpoint | longest event-loop stall in it | writes during checkpoints p50 / p99 (p99÷p50) | checkpoints in them | reopen + first query | raw sql.js open | reopen ÷ raw | RSS ÷ file |',
+    '| store | calls | checkpoint | longest event-loop stall in it | writes during checkpoints p50 / p99 (p99÷p50) / max | checkpoints in them | reopen + first query | raw sql.js open | reopen ÷ raw | RSS ÷ file |',
   );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of sizes) {
@@ -117,7 +117,7 @@ function printScale(sizes: readonly ScaleFigures[], seed: SeedFigures | { error:
       continue;
     }
     const w = s.writes;
-    const writes = w ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×)` : '—';
+    const writes = w ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}` : '—';
     const ratio = s.reopenMs !== undefined && s.rawOpenMs ? (s.reopenMs / s.rawOpenMs).toFixed(1) : '—';
     const rss = s.rssBytes ? (s.rssBytes / s.fileBytes).toFixed(2) : '—';
     console.log(
