@@ -194,6 +194,7 @@ export class SQLiteStore {
       // rewrite the snapshot of a store that was only read. But a store that just got its
       // identity, or whose log held another store's records, is rewritten at once.
       if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
+      else if (recovered.records.length >= LONG_REPLAY_RECORDS) store.#checkpointAfterOpen();
       store.#watchPageHide();
       if (share) store.#serve(share);
       return store;
@@ -528,6 +529,21 @@ export class SQLiteStore {
   }
 
   /**
+   * After replaying a long log, checkpoints in the background, so that the next open (after
+   * another crash) does not replay it again. It waits one macrotask: the calls the opener makes
+   * right after `openStore` resolves are queued first and are not held up by it.
+   */
+  #checkpointAfterOpen(): void {
+    setTimeout(() => {
+      if (this.#closed || !this.#journal.hasLog) return;
+      this.checkpoint().catch((error: unknown) => {
+        // A close() queued before it already checkpointed: nothing was missed.
+        if (!this.#closed) this.#warn(`checkpoint after replaying a long log failed: ${messageOf(error)}`);
+      });
+    }, 0);
+  }
+
+  /**
    * In a browser, checkpoints when the page is hidden or unloaded: the last chance a tab
    * reliably gets, so the next open replays a short log instead of a long one.
    */
@@ -712,6 +728,9 @@ export class SQLiteStore {
     }
   }
 }
+
+/** A log of at least this many records is checkpointed right after the open that replayed it. */
+const LONG_REPLAY_RECORDS = 1000;
 
 /**
  * While a log is replayed, CHECK constraints are off: every row image in it passed them when it
