@@ -82,7 +82,11 @@ for (const r of results) {
   const store = r.bytes ? `${(r.bytes / MB).toFixed(0)} MB (target ${r.targetBytes / MB})` : `${r.targetBytes / MB} MB`;
   const checkpoint = r.checkpointError ? `FAILED: ${r.checkpointError}` : fmt(r.checkpointMs);
   const w = r.writes && r.writes.length > 0 ? summarize(r.writes) : undefined;
-  const writes = w ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}` : r.writeError ? `FAILED: ${r.writeError}` : '—';
+  const writes = w
+    ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}`
+    : r.writeError
+      ? `FAILED: ${r.writeError}`
+      : '—';
   const cps = r.writeCheckpoints === undefined ? '—' : `${r.writeCheckpoints} (max ${fmt(Math.max(0, ...(r.writeCheckpointMs ?? [])))})`;
   const reopen = r.reopenError
     ? `FAILED: ${r.reopenError}`
