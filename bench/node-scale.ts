@@ -103,9 +103,7 @@ async function child<T>(args: string[]): Promise<T> {
 }
 
 function printScale(sizes: readonly ScaleFigures[], seed: SeedFigures | { error: string }): void {
-  console.log(
-    `\nScale (Node ${runtimeNote()}, fs adapter; goals from issue 8: stall ≤ 50 ms, write p99 ≤ 5× p50, seed queries < 50 ms)\n`,
-  );
+  console.log(`\nScale (Node ${runtimeNote()}, fs adapter; goals from issue 8: stall ≤ 50 ms, write p99 ≤ 5× p50, seed queries < 50 ms)\n`);
   console.log(
     '| store | calls | checkpoint | longest event-loop stall in it | writes during checkpoints p50 / p99 (p99÷p50) / max | checkpoints in them | reopen + first query | raw sql.js open | reopen ÷ raw | RSS ÷ file |',
   );
