@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (Node): durable tool-call latency of agent-ops-store on the fs adapter at
  * 1 MB and 100 MB, against a naive export-per-commit sql.js baseline and native
- * better-sqlite3, batched throughput, and cold open of a store with a 10,000-record log.
+ * better-sqlite3, batched throughput, cold open of a store with a 10,000-record log, and the
+ * scale section (bench/node-scale.ts: BENCH_SCALE=100,500 picks its sizes in MB).
  * Prints one table and writes bench/results/node.json. Imports the built package (dist/),
  * the way users do; `prebench` builds it.
  */
@@ -32,6 +33,7 @@ import { memoryAdapter } from 'agent-ops-store/adapters/memory';
 import Database from 'better-sqlite3';
 import initSqlJs from 'sql.js';
 import type { SqlJsDatabase } from '../src/sql-js.js';
+import { runNodeScale } from './node-scale.js';
 import { payload } from './payloads.js';
 import { type Summary, summarize } from './stats.js';
 
@@ -785,7 +787,9 @@ async function main(): Promise<void> {
     const totalSeconds = (performance.now() - started) / 1000;
     results.totalSeconds = totalSeconds;
     printTable(machineLine);
-    console.log(`total ${totalSeconds.toFixed(0)} s; results in bench/results/node.json\n`);
+    // 7. Scale: big stores and the seed queries at 1M calls, each in a child process (bench/node-scale.ts).
+    results.scale = await runNodeScale();
+    console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s; results in bench/results/node.json\n`);
     results.table = table;
     const outDir = join(HERE, 'results');
     mkdirSync(outDir, { recursive: true });

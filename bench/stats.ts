@@ -5,6 +5,7 @@ export interface Summary {
   readonly n: number;
   readonly p50: number;
   readonly p95: number;
+  readonly p99: number;
   readonly max: number;
   readonly mean: number;
 }
@@ -17,6 +18,7 @@ export function summarize(samples: readonly number[]): Summary {
     n: sorted.length,
     p50: rank(0.5),
     p95: rank(0.95),
+    p99: rank(0.99),
     max: sorted[sorted.length - 1]!,
     mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
   };

@@ -1,6 +1,7 @@
 import init from '../schema/0001_init.sql?raw';
 import toolCallId from '../schema/0002_tool_call_id.sql?raw';
 import langgraph from '../schema/0003_langgraph.sql?raw';
+import seedQueryIndexes from '../schema/0004_seed_query_indexes.sql?raw';
 import type { Connection } from './connection.js';
 import { messageOf, StoreError } from './errors.js';
 
@@ -19,6 +20,7 @@ export const schemaMigrations: readonly Migration[] = [
   { version: 1, name: '0001_init', sql: init },
   { version: 2, name: '0002_tool_call_id', sql: toolCallId },
   { version: 3, name: '0003_langgraph', sql: langgraph },
+  { version: 4, name: '0004_seed_query_indexes', sql: seedQueryIndexes },
 ];
 
 /** Throws INVALID_INPUT unless versions run 1, 2, 3, ... without gaps. */

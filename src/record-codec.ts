@@ -34,6 +34,8 @@ enum Tag {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/** Strings up to this many bytes are decoded by hand when they are ASCII (see Reader.str). */
+const SHORT_ASCII = 48;
 
 /**
  * Encodes a commit record: 'AOSR', format version, store identity, snapshot generation, sequence
@@ -228,7 +230,17 @@ class Reader {
     return this.#buf.slice(at, at + n);
   }
   str(): string {
-    return decoder.decode(this.bytes());
+    const n = this.u32();
+    const at = this.#take(n);
+    const bytes = this.#buf.subarray(at, at + n);
+    // Short ASCII (names, timestamps, small values) is built here: a TextDecoder call costs
+    // more than the loop for a few dozen bytes, and a record holds many such strings.
+    if (n <= SHORT_ASCII) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) if (bytes[i]! > 0x7f) ascii = false;
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
+    return decoder.decode(bytes);
   }
   value(): CellValue {
     const tag = this.u8();

@@ -16,10 +16,18 @@ export function mintIdentity(): StoreIdentity {
   }
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** Reads an identity from its 8 bytes; null when they are all zero (written before identities existed). */
 export function identityFromBytes(bytes: Uint8Array): StoreIdentity | null {
-  if (bytes.every((b) => b === 0)) return null;
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  let identity = '';
+  let zero = true;
+  // Every commit record carries one, so opening a long log reads thousands: no array per call.
+  for (let i = 0; i < IDENTITY_BYTES; i++) {
+    identity += HEX[bytes[i]!]!;
+    if (bytes[i] !== 0) zero = false;
+  }
+  return zero ? null : identity;
 }
 
 /** The 8 bytes of an identity, as stored. */

@@ -208,6 +208,7 @@ export class SQLiteStore {
       // rewrite the snapshot of a store that was only read. But a store that just got its
       // identity, or whose log held another store's records, is rewritten at once.
       if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
+      else if (recovered.records.length >= LONG_REPLAY_RECORDS) store.#checkpointAfterOpen();
       store.#watchPageHide();
       if (share) store.#serve(share);
       await store.#startRetention();
@@ -599,6 +600,21 @@ export class SQLiteStore {
   }
 
   /**
+   * After replaying a long log, checkpoints in the background, so that the next open (after
+   * another crash) does not replay it again. It waits one macrotask: the calls the opener makes
+   * right after `openStore` resolves are queued first and are not held up by it.
+   */
+  #checkpointAfterOpen(): void {
+    setTimeout(() => {
+      if (this.#closed || !this.#journal.hasLog) return;
+      this.checkpoint().catch((error: unknown) => {
+        // A close() queued before it already checkpointed: nothing was missed.
+        if (!this.#closed) this.#warn(`checkpoint after replaying a long log failed: ${messageOf(error)}`);
+      });
+    }, 0);
+  }
+
+  /**
    * In a browser, checkpoints when the page is hidden or unloaded: the last chance a tab
    * reliably gets, so the next open replays a short log instead of a long one.
    */
@@ -868,6 +884,17 @@ export class SQLiteStore {
   }
 }
 
+/** A log of at least this many records is checkpointed right after the open that replayed it. */
+const LONG_REPLAY_RECORDS = 1000;
+
+/**
+ * While a log is replayed, CHECK constraints are off: every row image in it passed them when it
+ * was written, and json_valid() over each JSON column was a large share of a replayed row's cost.
+ */
+const REPLAY_SETTINGS = 'PRAGMA ignore_check_constraints = ON';
+/** Set back after the replay. */
+const NORMAL_SETTINGS = 'PRAGMA ignore_check_constraints = OFF';
+
 /**
  * Opens the snapshot, replays the records on it, and migrates; a reader ('if-empty') migrates
  * only a store that does not exist yet, in memory, so its queries find the tables.
@@ -885,8 +912,11 @@ async function buildConnection(
     // EXCLUSIVE: the store is the only connection, and without it sql.js re-locks the file and
     // re-validates its page cache at every transaction (~20 µs a statement instead of ~1).
     // synchronous OFF: sql.js's own file is volatile; durability comes from the journal.
+    // temp_store MEMORY: the temp schema (the change capture's triggers, created at every open)
+    // and temp b-trees then live in SQLite's memory, not in files of sql.js's emulated file
+    // system: installing the capture took ~4× longer there, a large part of a clean open.
     conn.exec(
-      'PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; ' +
+      'PRAGMA temp_store = MEMORY; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; ' +
         'PRAGMA recursive_triggers = ON; PRAGMA foreign_keys = OFF',
     );
     conn.all('SELECT count(*) FROM sqlite_master');
@@ -896,6 +926,7 @@ async function buildConnection(
   try {
     refuseNewerSchema(conn, migrations, `the store at ${where}`);
     if (recovered.records.length > 0) {
+      conn.exec(REPLAY_SETTINGS);
       conn.exec('BEGIN');
       try {
         replayRecords(conn, recovered.records);
@@ -904,6 +935,8 @@ async function buildConnection(
         rollback(conn);
         if (error instanceof StoreError && error.code === 'CORRUPT') throw error;
         throw new StoreError('CORRUPT', `the log at ${where} does not apply to its snapshot: ${messageOf(error)}`, { cause: error });
+      } finally {
+        conn.exec(NORMAL_SETTINGS);
       }
     }
     conn.exec('PRAGMA foreign_keys = ON');

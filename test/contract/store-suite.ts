@@ -740,7 +740,7 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         expect(await read()).toEqual(bytesBefore);
       });
 
-      it('migrates a version-1 store holding tool calls to the current schema once (0002_tool_call_id, 0003_langgraph), keeping its rows, across a crash', async () => {
+      it('migrates a version-1 store holding tool calls to the current schema once (0002_tool_call_id to 0004_seed_query_indexes), keeping its rows, across a crash', async () => {
         harness = await factory();
         now = new Date('2026-11-28T12:00:00.000Z');
         const v1 = await open({ migrations: schemaMigrations.slice(0, 1) });
@@ -759,7 +759,7 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         await harness.crash();
 
         const migrated = await open();
-        expect(await migrated.query('PRAGMA user_version')).toEqual([{ user_version: 3 }]);
+        expect(await migrated.query('PRAGMA user_version')).toEqual([{ user_version: schemaMigrations.length }]);
         const old = await migrated.toolCalls.list({ mission: 'm' });
         // Kept as they were: the id a former integration put in result stays there, the column is NULL.
         expect(old.map((c) => [c.id, c.toolName, c.result, c.success, c.errorMessage, c.agentName, c.toolCallId])).toEqual([
@@ -772,7 +772,7 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
 
         // Reopened after a crash: nothing to migrate again, every acknowledged row there.
         const again = await open();
-        expect(await again.query('PRAGMA user_version')).toEqual([{ user_version: 3 }]);
+        expect(await again.query('PRAGMA user_version')).toEqual([{ user_version: schemaMigrations.length }]);
         expect(await again.toolCalls.list({ mission: 'm' })).toEqual([...old, added]);
         expect(await again.toolCalls.list({ toolCallId: 'call-3' })).toEqual([added]);
         expect(await again.query("SELECT name FROM sqlite_master WHERE name = 'idx_tool_calls_tool_call_id'")).toEqual([

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { schemaMigrations } from '../../src/index.js';
 import { sqliteReader } from './sqlite-reader.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -23,7 +24,7 @@ describe('the built package, imported by name (dist/)', () => {
     expect(out).toContain('What tools did the planning phase use?');
     expect(out).toMatch(/read_file/);
     expect(await sqlite('PRAGMA integrity_check')).toBe('ok');
-    expect(await sqlite('PRAGMA user_version')).toBe('3');
+    expect(await sqlite('PRAGMA user_version')).toBe(String(schemaMigrations.length));
     expect(Number(await sqlite('SELECT count(*) FROM tool_calls'))).toBeGreaterThan(4);
   });
 

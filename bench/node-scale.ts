@@ -1,0 +1,376 @@
+/**
+ * The bench's "scale" section in Node (fs adapter): for each size in BENCH_SCALE (MB, default
+ * 100,500,1000) a store is built, then checkpointed under a stall monitor, written to while
+ * background checkpoints run, and reopened beside raw sql.js; then the seed's three queries run
+ * at 1M tool calls, before and after migration 0004. Each size runs in a child process of its
+ * own, so RSS is that store's alone (sql.js's wasm heap never shrinks). `npm run bench` runs it
+ * after the other Node figures; `tsx bench/node-scale.ts` runs it alone.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStore, type PersistenceAdapter, type SQLiteStore, schemaMigrations } from 'agent-ops-store';
+import { fsAdapter } from 'agent-ops-store/adapters/fs';
+import Database from 'better-sqlite3';
+import initSqlJs from 'sql.js';
+import { payload } from './payloads.js';
+import { SEED_QUERIES } from './seed-queries.js';
+import { StallMonitor } from './stall-monitor.js';
+import { type Summary, summarize } from './stats.js';
+
+const MB = 1_000_000;
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SCHEMA_FILES = readdirSync(join(HERE, '..', 'schema'))
+  .filter((file) => file.endsWith('.sql'))
+  .sort();
+/** The sizes (MB) to run: BENCH_SCALE=100,500 for a quicker run; 0 or none skips the sizes. */
+export const SCALE_SIZES = (process.env.BENCH_SCALE ?? '100,500,1000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+/** Writes timed while background checkpoints run. */
+const WRITES = 3000;
+/** The log size that triggers a background checkpoint during those writes: one every ~1,500 writes. */
+const WRITE_CHECKPOINT_BYTES = 2 << 20;
+const SEED_CALLS = 1_000_000;
+const SEED_MISSIONS = 10_000;
+
+/** One size's figures. */
+export interface ScaleFigures {
+  readonly targetMB: number;
+  readonly fileBytes: number;
+  readonly calls: number;
+  readonly buildMs: number;
+  readonly checkpointMs?: number;
+  readonly checkpointStallMs?: number;
+  readonly writes?: Summary & { readonly checkpoints: number; readonly checkpointMs: number[]; readonly stallMs: number };
+  readonly reopenMs?: number;
+  readonly rawOpenMs?: number;
+  readonly rssBytes?: number;
+  readonly error?: string;
+}
+
+/** The seed queries at 1M calls: median ms and plan of each, before and after migration 0004. */
+export interface SeedFigures {
+  readonly calls: number;
+  readonly fileBytes: number;
+  readonly migrationMs: number;
+  readonly queries: { name: string; variant: string; rows: number; medianMs: number; plan: string }[];
+}
+
+function runtimeNote(): string {
+  return `${process.version}, ${process.platform}`;
+}
+
+const fmt = (ms: number | undefined) => (ms === undefined ? '—' : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
+/** Runs every size and the seed queries, each in a child; prints the section; resolves with the figures. */
+export async function runNodeScale(): Promise<{ sizes: ScaleFigures[]; seed: SeedFigures | { error: string } }> {
+  const sizes: ScaleFigures[] = [];
+  for (const size of SCALE_SIZES) {
+    process.stderr.write(`  · scale: ${size} MB store (build, checkpoint, writes during checkpoints, reopen)\n`);
+    sizes.push(await child<ScaleFigures>(['--scale-size', String(size)]).catch((error: unknown) => failedSize(size, error)));
+  }
+  process.stderr.write('  · scale: the seed queries at 1M tool calls\n');
+  const seed = await child<SeedFigures>(['--scale-seed']).catch((error: unknown) => ({ error: String(error) }));
+  printScale(sizes, seed);
+  return { sizes, seed };
+}
+
+function failedSize(targetMB: number, error: unknown): ScaleFigures {
+  return { targetMB, fileBytes: 0, calls: 0, buildMs: 0, error: String(error instanceof Error ? error.message : error) };
+}
+
+/** Runs this file in a child with `args`; resolves with the JSON of its last stdout line. */
+async function child<T>(args: string[]): Promise<T> {
+  const proc = spawn(process.execPath, [...process.execArgv, '--max-old-space-size=8192', fileURLToPath(import.meta.url), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  proc.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  const last = out.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !last.startsWith('{')) throw new Error(`exit ${code}: ${err.trim().split('\n').slice(-3).join(' / ')}`);
+  return JSON.parse(last) as T;
+}
+
+function printScale(sizes: readonly ScaleFigures[], seed: SeedFigures | { error: string }): void {
+  console.log(`\nScale (Node ${runtimeNote()}, fs adapter; goals from issue 8: stall ≤ 50 ms, write p99 ≤ 5× p50, seed queries < 50 ms)\n`);
+  console.log(
+    '| store | calls | checkpoint | longest event-loop stall in it | writes during checkpoints p50 / p99 (p99÷p50) / max | checkpoints in them | reopen + first query | raw sql.js open | reopen ÷ raw | RSS ÷ file |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of sizes) {
+    const store = `${(s.fileBytes / MB).toFixed(0)} MB (target ${s.targetMB})`;
+    if (s.error && s.checkpointMs === undefined) {
+      console.log(`| ${s.targetMB} MB | — | FAILED: ${s.error} | | | | | | | |`);
+      continue;
+    }
+    const w = s.writes;
+    const writes = w ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}` : '—';
+    const ratio = s.reopenMs !== undefined && s.rawOpenMs ? (s.reopenMs / s.rawOpenMs).toFixed(1) : '—';
+    const rss = s.rssBytes ? (s.rssBytes / s.fileBytes).toFixed(2) : '—';
+    console.log(
+      `| ${store} | ${s.calls} | ${fmt(s.checkpointMs)} | ${fmt(s.checkpointStallMs)} | ${writes} | ${w ? `${w.checkpoints} (max ${fmt(Math.max(...w.checkpointMs, 0))})` : '—'} | ${fmt(s.reopenMs)} | ${fmt(s.rawOpenMs)} | ${ratio} | ${rss} |${s.error ? ` then FAILED: ${s.error}` : ''}`,
+    );
+  }
+  if ('error' in seed) {
+    console.log(`\nseed queries at 1M calls: FAILED: ${seed.error}`);
+    return;
+  }
+  console.log(
+    `\nThe seed's queries at ${seed.calls} tool calls (${(seed.fileBytes / MB).toFixed(0)} MB, ${SEED_MISSIONS} missions); migration 0004 on it took ${fmt(seed.migrationMs)}:\n`,
+  );
+  console.log('| query | data | rows | median of 5 | goal < 50 ms | plan |');
+  console.log('| --- | --- | ---: | ---: | --- | --- |');
+  for (const q of seed.queries) {
+    console.log(`| ${q.name} | ${q.variant} | ${q.rows} | ${fmt(q.medianMs)} | ${q.medianMs < 50 ? 'met' : 'MISSED'} | ${q.plan} |`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child side.
+
+function timestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ');
+}
+
+/** The schema at `version` (all of it by default), as a fresh native database gets it. */
+function createSchema(db: Database, version = SCHEMA_FILES.length): void {
+  for (const file of SCHEMA_FILES.slice(0, version)) db.exec(readFileSync(join(HERE, '..', 'schema', file), 'utf8'));
+  db.pragma(`user_version = ${version}`);
+}
+
+/**
+ * Writes a store file of at least `target` bytes with native SQLite (far quicker than through the
+ * store, and the same SQLite file format): one mission, tool calls with the bench's ~1.3 KB payloads.
+ * The store stamps its identity into it, with one checkpoint, on its first open.
+ */
+function buildNative(path: string, target: number): { calls: number } {
+  const db = new Database(path);
+  db.pragma('journal_mode = OFF');
+  db.pragma('synchronous = OFF');
+  createSchema(db);
+  db.prepare("INSERT INTO missions (mission_uuid, phase, status, created_at) VALUES ('bench-mission', 'CODING', 'in_progress', ?)").run(
+    timestamp(Date.now()),
+  );
+  const insert = db.prepare(
+    'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success) VALUES (1, ?, ?, ?, ?, ?, ?)',
+  );
+  const pageBytes = () =>
+    Number((db.prepare('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()').get() as { n: number }).n);
+  let calls = 0;
+  const start = Date.now() - 30 * 86_400_000;
+  const batch = db.transaction((n: number) => {
+    for (let k = 0; k < n; k++, calls++) {
+      const p = payload(calls);
+      insert.run(
+        p.toolName,
+        JSON.stringify(p.args),
+        JSON.stringify(p.result),
+        timestamp(start + calls * 1000),
+        p.durationMs,
+        p.success ? 1 : 0,
+      );
+    }
+  });
+  while (pageBytes() < target) batch(Math.max(100, Math.min(20_000, Math.ceil((target - pageBytes()) / 1500))));
+  db.close();
+  return { calls };
+}
+
+/** The fs adapter, its checkpoints timed. */
+function timedCheckpoints(inner: PersistenceAdapter, into: number[]): PersistenceAdapter {
+  return {
+    location: inner.location,
+    load: () => inner.load(),
+    append: (record) => inner.append(record),
+    async checkpoint(snapshot) {
+      const t = performance.now();
+      await inner.checkpoint(snapshot);
+      into.push(performance.now() - t);
+    },
+    close: () => inner.close(),
+  };
+}
+
+function recordInput(i: number) {
+  const p = payload(i);
+  return { mission: 'bench-mission', toolName: p.toolName, args: p.args, result: p.result, durationMs: p.durationMs, success: p.success };
+}
+
+async function scaleSize(targetMB: number): Promise<ScaleFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'aos-scale-'));
+  const path = join(dir, 'scale.db');
+  const figures: Record<string, unknown> = { targetMB };
+  try {
+    let t = performance.now();
+    const { calls } = buildNative(path, targetMB * MB);
+    // The first open stamps the store's identity and checkpoints.
+    await (await openStore({ adapter: fsAdapter(path) })).close();
+    Object.assign(figures, { calls, buildMs: performance.now() - t, fileBytes: statSync(path).size });
+
+    // A checkpoint under a stall monitor, after 500 writes left in the log.
+    let store: SQLiteStore = await openStore({ adapter: fsAdapter(path) });
+    for (let i = 0; i < 500; i++) await store.toolCalls.record(recordInput(i));
+    const monitor = new StallMonitor();
+    monitor.start();
+    t = performance.now();
+    await store.checkpoint();
+    figures.checkpointMs = performance.now() - t;
+    figures.checkpointStallMs = await monitor.stop();
+    await store.close();
+
+    // Writes while background checkpoints run: a small log limit makes them come every ~1,500 writes.
+    const checkpointMs: number[] = [];
+    store = await openStore({
+      adapter: timedCheckpoints(fsAdapter(path), checkpointMs),
+      checkpoint: { maxLogBytes: WRITE_CHECKPOINT_BYTES, minLogBytes: WRITE_CHECKPOINT_BYTES },
+    });
+    const samples: number[] = [];
+    monitor.start();
+    for (let i = 0; i < WRITES; i++) {
+      t = performance.now();
+      await store.toolCalls.record(recordInput(i));
+      samples.push(performance.now() - t);
+    }
+    const stallMs = await monitor.stop();
+    figures.writes = { ...summarize(samples), checkpoints: checkpointMs.length, checkpointMs: [...checkpointMs], stallMs };
+    await store.close();
+    figures.fileBytes = statSync(path).size;
+
+    // Reopen, beside raw sql.js opening the same file.
+    const SQL = await initSqlJs();
+    t = performance.now();
+    const raw = new SQL.Database(readFileSync(path));
+    raw.exec('SELECT count(*) FROM tool_calls');
+    figures.rawOpenMs = performance.now() - t;
+    raw.close();
+    t = performance.now();
+    store = await openStore({ adapter: fsAdapter(path) });
+    await store.query('SELECT count(*) FROM tool_calls');
+    figures.reopenMs = performance.now() - t;
+    figures.rssBytes = process.memoryUsage().rss;
+    await store.close();
+  } catch (error) {
+    figures.error = error instanceof Error ? error.message : String(error);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures as unknown as ScaleFigures;
+}
+
+/**
+ * 1M tool calls over 10,000 missions of five phases (a fifth of them, so a fifth of the calls,
+ * in PLANNING), one call a second up to now, 2% failed, and two decisions per mission.
+ */
+function buildSeedStore(path: string, version: number): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = OFF');
+  db.pragma('synchronous = OFF');
+  createSchema(db, version);
+  const phases = ['PLANNING', 'CODING', 'TESTING', 'REVIEW', 'DEPLOY'];
+  const tools = ['read_file', 'search_code', 'run_tests', 'write_file', 'http_get', 'list_dir', 'grep', 'git_diff'];
+  const now = Date.now();
+  const first = now - SEED_CALLS * 1000;
+  const mission = db.prepare('INSERT INTO missions (id, mission_uuid, phase, status, created_at) VALUES (?, ?, ?, ?, ?)');
+  const call = db.prepare(
+    'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message) VALUES (?, ?, ?, NULL, ?, ?, ?, ?)',
+  );
+  const decision = db.prepare(
+    "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name) VALUES (?, ?, ?, ?, 'planner')",
+  );
+  const perMission = SEED_CALLS / SEED_MISSIONS;
+  db.transaction(() => {
+    for (let m = 1; m <= SEED_MISSIONS; m++) {
+      const uuid = m === 77 ? 'abc-123' : `mission-${m}`;
+      mission.run(
+        m,
+        uuid,
+        phases[m % phases.length],
+        m > SEED_MISSIONS - 50 ? 'in_progress' : 'completed',
+        timestamp(first + (m - 1) * perMission * 1000),
+      );
+      for (const [k, type] of ['plan', 'choose_tool'].entries()) {
+        decision.run(
+          m,
+          type,
+          `rationale ${k} for mission ${m}: ${'because '.repeat(8)}`,
+          timestamp(first + ((m - 1) * perMission + k * 10) * 1000),
+        );
+      }
+    }
+    for (let i = 0; i < SEED_CALLS; i++) {
+      const failed = i % 50 === 7;
+      const args = JSON.stringify({ path: `src/module-${i % 997}/file-${i % 89}.ts`, query: `find ${'x'.repeat(200 + (i % 60))}` });
+      call.run(
+        1 + Math.floor(i / perMission),
+        tools[(i * 7 + (i >> 4)) % tools.length],
+        args,
+        timestamp(first + i * 1000),
+        5 + (i % 300),
+        failed ? 0 : 1,
+        failed ? 'timed out' : null,
+      );
+    }
+  })();
+  db.close();
+}
+
+async function timeQueries(store: SQLiteStore, variant: string, into: SeedFigures['queries'], only?: string): Promise<void> {
+  for (const q of SEED_QUERIES) {
+    if (only && q.name !== only) continue;
+    const plan = (await store.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${q.sql}`)).map((r) => r.detail).join('; ');
+    const times: number[] = [];
+    let rows = 0;
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      rows = (await store.query(q.sql)).length;
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    into.push({ name: q.name, variant, rows, medianMs: times[2]!, plan });
+  }
+}
+
+async function seedQueries(): Promise<SeedFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'aos-scale-seed-'));
+  const path = join(dir, 'seed.db');
+  try {
+    // Built at schema version 3: first timed as the previous release had it, then migrated.
+    buildSeedStore(path, 3);
+    const queries: SeedFigures['queries'] = [];
+    let store = await openStore({ adapter: fsAdapter(path), migrations: schemaMigrations.slice(0, 3) });
+    await timeQueries(store, 'before 0004; a fifth of the calls in PLANNING missions', queries);
+    await store.close();
+    const t = performance.now();
+    store = await openStore({ adapter: fsAdapter(path) });
+    const migrationMs = performance.now() - t;
+    await timeQueries(store, 'with 0004; a fifth of the calls in PLANNING missions', queries);
+    // A mission's phase is where it is now: in an older store most missions have moved on.
+    await store.run("UPDATE missions SET phase = 'REVIEW' WHERE phase = 'PLANNING' AND id % 50 <> 0");
+    await timeQueries(store, 'with 0004; 2% of the calls in PLANNING missions', queries, SEED_QUERIES[0]!.name);
+    await store.close();
+    return { calls: SEED_CALLS, fileBytes: statSync(path).size, migrationMs, queries };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--scale-size') {
+  console.log(JSON.stringify(await scaleSize(Number(process.argv[3]))));
+  process.exit(0);
+} else if (process.argv[2] === '--scale-seed') {
+  console.log(JSON.stringify(await seedQueries()));
+  process.exit(0);
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await runNodeScale();
+}
