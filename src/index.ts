@@ -20,6 +20,8 @@ export type { LoadedState, LogTail, PersistenceAdapter } from './persistence-ada
 export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartPlaybookRunInput } from './playbook-runs.js';
 export type { QueryParams, QueryValue, RunResult } from './raw-query.js';
 export type { IterateOptions } from './row-iterator.js';
+/** The largest database (bytes) the engine checkpoints and reopens; the default and upper bound of `openStore({ maxBytes })`. */
+export { ENGINE_MAX_BYTES } from './size-limit.js';
 export type { OpenStoreOptions } from './store.js';
 export { openStore, SQLiteStore } from './store.js';
 export { formatTimestamp, MAX_TIMESTAMP } from './timestamp.js';

@@ -27,6 +27,7 @@ import {
 import { ReaderLoop } from './reader-loop.js';
 import { replayRecords } from './replay.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
+import { SizeLimit, storeLimit } from './size-limit.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import {
@@ -65,6 +66,12 @@ export interface OpenStoreOptions {
    * Needs an adapter that can open readers (memory, fs).
    */
   readonly readOnly?: boolean;
+  /**
+   * The largest the database may grow, in bytes: a write that would take it past this is rolled
+   * back and refused with FULL (and `onWarning` hears once when it passes 75%). Default, and
+   * upper bound: what the runtime can checkpoint and reopen (3.5 GiB; 1 GiB with IndexedDB).
+   */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -108,6 +115,7 @@ export class SQLiteStore {
   readonly #scheduler: CheckpointScheduler;
   readonly #feed: ChangeFeed;
   readonly #readOnly: boolean;
+  readonly #limit: SizeLimit;
   /** Follows the writer; only in a read-only store. */
   #reader: ReaderLoop | null = null;
   /** The tabs sharing this store (indexedDbAdapter's lock 'share'), else null. */
@@ -135,6 +143,11 @@ export class SQLiteStore {
     this.#capture = new ChangeCapture(conn);
     this.#feed = new ChangeFeed(this.#warn);
     this.#readOnly = options.readOnly === true;
+    this.#limit = new SizeLimit({
+      maxBytes: storeLimit(options.maxBytes, options.adapter.maxBytes),
+      location: options.adapter.location,
+      warn: this.#warn,
+    });
     this.#queue = new TransactionRunner({
       deadlockTimeoutMs: requireDeadlockTimeout(options.deadlockTimeoutMs),
       now: () => readClock(this.#clock),
@@ -178,6 +191,7 @@ export class SQLiteStore {
     const migrations = options.migrations ?? schemaMigrations;
     checkMigrations(migrations);
     requireDeadlockTimeout(options.deadlockTimeoutMs);
+    storeLimit(options.maxBytes, adapter.maxBytes);
     if (options.readOnly) return SQLiteStore.#openReader(options, migrations);
     const journal = new Journal(adapter, options.checkpoint);
     let conn: Connection | undefined;
@@ -190,6 +204,7 @@ export class SQLiteStore {
       const store = new SQLiteStore(options, journal, conn, migrations);
       store.#installCapture();
       for (const warning of recovered.warnings) store.#warn(warning);
+      store.#limit.observe(conn);
       // Not on warnings: the adapter already cut a torn tail off, and a checkpoint here would
       // rewrite the snapshot of a store that was only read. But a store that just got its
       // identity, or whose log held another store's records, is rewritten at once.
@@ -590,6 +605,7 @@ export class SQLiteStore {
       if (this.#readOnly) throw this.#readOnlyError(label);
       if (this.#tab) throw new MustForward();
       const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
+      const sizeBefore = this.#limit.sizeOf(conn);
       conn.run('BEGIN');
       let result: T;
       let appended = false;
@@ -597,6 +613,8 @@ export class SQLiteStore {
       let seq = 0;
       try {
         result = await fn(conn);
+        // Refused before anything is durable: a database past the limit might not checkpoint or reopen.
+        this.#limit.check(conn, sizeBefore);
         if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {
           journaledTables(conn);
           // The checkpoint carries this transaction's row changes too: forget them.
