@@ -63,7 +63,7 @@ export class SizeLimit {
     if (!this.#warned && size > this.maxBytes * WARN_AT) {
       this.#warned = true;
       this.#warn(
-        `the store at ${this.#location} holds ${mib(size)} MiB, past ${WARN_AT * 100}% of its ${mib(this.maxBytes)} MiB limit; ` +
+        `the store at ${this.#location} holds ${amount(size)}, past ${WARN_AT * 100}% of its limit of ${amount(this.maxBytes)}; ` +
           `writes that grow it past the limit will be refused with FULL. ${WAY_OUT}`,
       );
     }
@@ -79,8 +79,8 @@ export class SizeLimit {
     if (size > this.maxBytes && size > before) {
       throw new StoreError(
         'FULL',
-        `the store at ${this.#location} is full: this write would grow it to ${mib(size)} MiB, past its limit of ` +
-          `${mib(this.maxBytes)} MiB, and was rolled back (nothing was written). ${WAY_OUT}`,
+        `the store at ${this.#location} is full: this write would grow it to ${amount(size)}, past its limit of ` +
+          `${amount(this.maxBytes)}, and was rolled back (nothing was written). ${WAY_OUT}`,
       );
     }
   }
@@ -90,6 +90,6 @@ const WAY_OUT =
   'Make room: archive old missions (`agent-ops archive`, store.archive), prune them (retention, store.missions.delete), ' +
   'then VACUUM to shrink the file; or open with a larger maxBytes if the runtime allows it';
 
-function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(1);
+function amount(bytes: number): string {
+  return `${bytes} bytes (${(bytes / 2 ** 20).toFixed(1)} MiB)`;
 }
