@@ -71,7 +71,7 @@ export function encodeManifest(manifest: ChunkManifest): Uint8Array {
   view.setFloat64(8, manifest.length);
   view.setUint32(16, manifest.chunkBytes);
   view.setUint32(20, count);
-  manifest.hashes.forEach((hash, i) => bytes.set(hash, HEADER_BYTES + i * HASH_BYTES));
+  for (const [i, hash] of manifest.hashes.entries()) bytes.set(hash, HEADER_BYTES + i * HASH_BYTES);
   return bytes;
 }
 
