@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbAdapter } from '../../adapters/indexeddb.js';
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
-import { openStore, type SQLiteStore } from '../../src/index.js';
+import { isStoreError, openStore, type SQLiteStore } from '../../src/index.js';
 import { deleteDatabase } from './indexeddb-harness.js';
 import { openTab, storedKeys, type Tab } from './tab.js';
 
@@ -87,6 +87,24 @@ function writeLegacyLayout(database: string, snapshot: Uint8Array, records: read
   });
 }
 
+/** Deletes one key of an adapter's database behind its back. */
+function deleteKey(database: string, key: IDBValidKey): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(database);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      const tx = db.transaction('aos', 'readwrite');
+      tx.objectStore('aos').delete(key);
+      tx.oncomplete = () => {
+        db.close();
+        resolve();
+      };
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+}
+
 describe('indexeddb snapshot chunks', () => {
   it('opens a store in the layout written before chunks, and switches it to chunks at the next checkpoint', async () => {
     // The same bytes the adapter stored before chunks: a snapshot, and the log records after it.
@@ -117,6 +135,22 @@ describe('indexeddb snapshot chunks', () => {
     // Foreign keys still hold on the chunked snapshot: the cascade removes the calls.
     await again.missions.delete('m-legacy');
     expect((await again.query('SELECT count(*) AS n FROM tool_calls'))[0]).toEqual({ n: 0 });
+  });
+
+  it('refuses a snapshot whose manifest lists a chunk that is missing with CORRUPT, naming the database', async () => {
+    const name = uniqueName('torn');
+    const store = await open(name);
+    await store.run('CREATE TABLE blobs (id INTEGER PRIMARY KEY, tag TEXT, b BLOB)');
+    await addBlobs(store, 'x', 3, 3 << 20);
+    await store.close();
+    await deleteKey(`agent-ops-store:${name}`, ['chunk', 1]);
+    const error = await openStore({ adapter: indexedDbAdapter(name, { lock: 'wait' }), onWarning: () => undefined }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isStoreError(error, 'CORRUPT'), String(error)).toBe(true);
+    expect((error as Error).message).toContain(`agent-ops-store:${name}`);
+    expect((error as Error).message).toContain('chunk 1');
   });
 
   it('a checkpoint writes only the chunks that changed, also on the first checkpoint after a reopen', async () => {
