@@ -293,19 +293,44 @@ class IndexedDbAdapter implements PersistenceAdapter {
       const hashes = await hashChunks(snapshot, CHUNK_BYTES);
       this.#requireOpen();
       const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
-      const chunks = changed.map((index) => [index, chunkOf(snapshot, index, CHUNK_BYTES)] as const);
       const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
       const manifestBytes = encodeManifest(manifest);
       // Unknown until this transaction completes: should it fail, the next checkpoint writes every chunk.
       this.#hashes = null;
-      await this.#fenced((store) => {
-        for (const [index, bytes] of chunks) store.put(bytes, chunkKey(index));
-        if (previous === null || previous.hashes.length > hashes.length)
-          store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
-        store.put(manifestBytes, MANIFEST_KEY);
-        store.delete(LEGACY_SNAPSHOT_KEY);
-        store.delete(ALL_RECORDS());
-      });
+      const failed: { error?: unknown } = {};
+      try {
+        await this.#fenced(
+          (store) => {
+            if (previous === null || previous.hashes.length > hashes.length) {
+              store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
+            }
+            store.put(manifestBytes, MANIFEST_KEY);
+            store.delete(LEGACY_SNAPSHOT_KEY);
+            store.delete(ALL_RECORDS());
+            // One chunk per request, the next issued from the success of the one before: each put
+            // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
+            // for the whole database on a first checkpoint. The pending request keeps the
+            // transaction open between them.
+            const putFrom = (k: number): void => {
+              if (k >= changed.length) return;
+              const index = changed[k]!;
+              const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
+              request.onsuccess = () => {
+                try {
+                  putFrom(k + 1);
+                } catch (error) {
+                  failed.error ??= error;
+                  abortQuietly(store.transaction);
+                }
+              };
+            };
+            putFrom(0);
+          },
+          { commitAtOnce: false },
+        );
+      } catch (error) {
+        throw failed.error ?? error;
+      }
       this.#hashes = manifest;
     } catch (error) {
       throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
@@ -315,9 +340,11 @@ class IndexedDbAdapter implements PersistenceAdapter {
 
   /**
    * Runs `write` in a strict readwrite transaction that aborts, leaving the database as it was,
-   * with LOCKED when another holder has marked this holder's epoch over since it loaded.
+   * with LOCKED when another holder has marked this holder's epoch over since it loaded. With
+   * `commitAtOnce` false, the transaction commits once `write`'s last request succeeded (it may
+   * chain requests from success events).
    */
-  async #fenced(write: (store: IDBObjectStore) => void): Promise<void> {
+  async #fenced(write: (store: IDBObjectStore) => void, { commitAtOnce = true } = {}): Promise<void> {
     const over = `${EPOCH_OVER}${this.#epoch}`;
     // Set from an event of the transaction (a plain `let` would stay narrowed to its first value).
     const outcome: { deposed?: true } = {};
@@ -332,7 +359,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
           };
           store.delete(over);
           write(store);
-          // At once rather than after the last request's success event: one round trip less per write.
+          // At once rather than after the last request's success event: one round trip less per
+          // write. Not when `write` issues more requests from the success of earlier ones.
+          if (!commitAtOnce) return;
           try {
             tx.commit?.();
           } catch {
