@@ -111,6 +111,32 @@ export function sizeLimitSuite(name: string, factory: HarnessFactory): void {
       expect(await dump(reopened)).toEqual(before);
     });
 
+    it('covers raw SQL and schema changes too: an INSERT of a big BLOB and a CREATE INDEX past the limit are refused and leave nothing', async () => {
+      const store = await fixture.fresh({ maxBytes: MAX_BYTES });
+      await store.missions.create({ phase: 'PLANNING', uuid: 'm-raw' });
+      for (let i = 0; i < 200; i++) {
+        const added = await store.toolCalls.record({ mission: 'm-raw', toolName: `r${i}`, args: ARGS, success: true }).then(
+          () => true,
+          () => false,
+        );
+        if (!added || (await sizeOf(store)) > MAX_BYTES * 0.85) break;
+      }
+      await store.run('CREATE TABLE pad (b BLOB)');
+      const before = await dump(store);
+      const insert = await rejection(store.run('INSERT INTO pad (b) VALUES (?)', [new Uint8Array(MAX_BYTES)]));
+      expect(insert.code).toBe('FULL');
+      // An index on the 2 KB args of every call is about as big as the table: past the limit.
+      const index = await rejection(store.run('CREATE INDEX tool_calls_by_args ON tool_calls (args)'));
+      expect(index.code).toBe('FULL');
+      expect(await store.query("SELECT name FROM sqlite_master WHERE name = 'tool_calls_by_args'")).toEqual([]);
+      expect(await dump(store)).toEqual(before);
+      expect(await store.query('SELECT count(*) AS n FROM pad')).toEqual([{ n: 0 }]);
+      await store.toolCalls.record({ mission: 'm-raw', toolName: 'small', args: {}, success: true });
+      const reopened = await fixture.closeAndReopen(store, { maxBytes: MAX_BYTES });
+      expect(await reopened.query("SELECT name FROM sqlite_master WHERE name = 'tool_calls_by_args'")).toEqual([]);
+      expect(await reopened.query("SELECT count(*) AS n FROM tool_calls WHERE tool_name = 'small'")).toEqual([{ n: 1 }]);
+    });
+
     it('refuses a maxBytes that is not a positive number with INVALID_INPUT', async () => {
       const store = await fixture.fresh();
       await store.close();
