@@ -9,6 +9,8 @@ import { StoreError } from './errors.js';
  */
 export const ENGINE_MAX_BYTES = 3.5 * 2 ** 30;
 
+const SIZE_SQL = 'SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()';
+
 /** The share of the limit past which the store warns, once. */
 const WARN_AT = 0.75;
 
@@ -52,9 +54,9 @@ export class SizeLimit {
     this.#warn = options.warn;
   }
 
-  /** The database's size now: page_count × page_size, which is what an export writes. */
+  /** The database's size now: page_count × page_size, which is what an export writes (one cached statement). */
   sizeOf(conn: Connection): number {
-    return Number(conn.pragma('page_count')) * Number(conn.pragma('page_size'));
+    return Number(conn.rawRows(SIZE_SQL)[0]?.[0] ?? 0);
   }
 
   /** Warns once when the database passes 75% of the limit; returns its size. */
