@@ -4,6 +4,7 @@ import { basename, dirname } from 'node:path';
 import { messageOf, StoreError } from '../src/errors.js';
 import type { LoadedState, LogTail } from '../src/persistence-adapter.js';
 import { hasLogHeader, LOG_HEADER, parseLog, readFrames } from './log-frames.js';
+import { readWhole } from './read-whole.js';
 
 /** How often a reader looks at the files even when no watch event came (some file systems send none). */
 const POLL_MS = 50;
@@ -163,9 +164,8 @@ async function readFile(path: string): Promise<{ bytes: Uint8Array; key: string;
   }
   try {
     const stats = await handle.stat({ bigint: true });
-    const buffer = await handle.readFile();
     return {
-      bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength),
+      bytes: await readWhole(handle),
       key: `${stats.ino}:${stats.size}:${stats.mtimeNs}`,
       ino: stats.ino,
     };

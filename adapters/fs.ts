@@ -1,5 +1,5 @@
 import { close, constants, fdatasync, fdatasyncSync, fsync, ftruncate, open, write, writeSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open as openHandle, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { messageOf, StoreError } from '../src/errors.js';
@@ -7,6 +7,7 @@ import type { LoadedState, LogTail, PersistenceAdapter } from '../src/persistenc
 import { FileLock, type LockMode } from './fs-lock.js';
 import { fsTail } from './fs-tail.js';
 import { frame, hasLogHeader, LOG_HEADER, parseLog } from './log-frames.js';
+import { readWhole } from './read-whole.js';
 
 export type { FsLogHealth } from './fs-log-health.js';
 /** Inspects the log beside a store file without locking or repairing it (see `agent-ops check`). */
@@ -193,7 +194,7 @@ class FsAdapter implements PersistenceAdapter {
     }
     const aside = `${this.#logPath}.foreign-${Date.now()}`;
     try {
-      const log = await readFile(this.#logPath);
+      const log = (await readIfExists(this.#logPath)) ?? new Uint8Array(0);
       // Synced before the store checkpoints and empties the log, so the records are never lost.
       await writeNewFileSynced(aside, log);
       await syncDir(this.#dir);
@@ -270,13 +271,21 @@ class FsAdapter implements PersistenceAdapter {
   }
 }
 
+/** The whole file at `path` (in slices, so past 2 GiB too), or null when there is none. */
 async function readIfExists(path: string): Promise<Uint8Array | null> {
+  let handle: Awaited<ReturnType<typeof openHandle>>;
   try {
-    const buffer = await readFile(path);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    handle = await openHandle(path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError(`cannot read ${path}`, error);
+  }
+  try {
+    return await readWhole(handle);
+  } catch (error) {
+    throw ioError(`cannot read ${path}`, error);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,7 +1,17 @@
-import { entries, type UseStore } from 'idb-keyval';
+import type { UseStore } from 'idb-keyval';
 import { messageOf, StoreError } from '../src/errors.js';
 import type { LoadedState, PersistenceAdapter, StoreShare } from '../src/persistence-adapter.js';
 import { TabShare } from './indexeddb-share.js';
+import {
+  CHUNK_BYTES,
+  type ChunkManifest,
+  changedChunks,
+  chunkCount,
+  chunkOf,
+  decodeManifest,
+  encodeManifest,
+  hashChunks,
+} from './snapshot-chunks.js';
 
 /** Options of `indexedDbAdapter`. */
 export interface IndexedDbAdapterOptions {
@@ -22,11 +32,24 @@ export interface IndexedDbAdapterOptions {
   readonly leaderTimeoutMs?: number;
 }
 
-// One object store holds everything: log records under increasing numbers, the snapshot under
-// a string key. Numbers sort before strings, so `entries` reads the log in order, and one
-// key range removes every record.
+// One object store holds everything: log records under increasing numbers, the snapshot in
+// chunks under ['chunk', index] with a manifest under 'manifest' (its length and a hash per
+// chunk). Numbers sort before strings and strings before arrays, so one key range reads or
+// removes every record and another every chunk. Stores written before chunks hold the whole
+// snapshot as one value under 'snapshot': it is read as it is, and the first checkpoint replaces
+// it with chunks in the same transaction that deletes it, so a crash leaves one layout or the other.
 const OBJECT_STORE = 'aos';
-const SNAPSHOT_KEY = 'snapshot';
+const LEGACY_SNAPSHOT_KEY = 'snapshot';
+const MANIFEST_KEY = 'manifest';
+const CHUNK_KEY = 'chunk';
+const chunkKey = (index: number): IDBValidKey => [CHUNK_KEY, index];
+const CHUNKS_FROM = (index: number): IDBKeyRange => IDBKeyRange.bound(chunkKey(index), chunkKey(Number.POSITIVE_INFINITY));
+/**
+ * The largest store this adapter lets grow (`PersistenceAdapter.maxBytes`): at a checkpoint a tab
+ * holds the database about 2.2 times (sql.js's file, grown by eighths, and its export), and
+ * Chromium ends a renderer that passes about 4 GB.
+ */
+const MAX_STORE_BYTES = 1 << 30;
 // Fencing: each holder of the lock raises the epoch before it reads the state, and marks the epoch
 // it replaced as over (an empty value under `epoch-over:<n>`). Every write of a holder first
 // `add`s its own epoch's mark in the same transaction: once the mark exists the add fails and
@@ -64,6 +87,7 @@ export function indexedDbAdapter(name: string, options: IndexedDbAdapterOptions 
 
 class IndexedDbAdapter implements PersistenceAdapter {
   readonly location: string;
+  readonly maxBytes = MAX_STORE_BYTES;
   readonly #options: IndexedDbAdapterOptions;
   readonly #db: StrictConnection;
   /** Resolving it ends the Web Lock callback, which releases the lock. */
@@ -78,6 +102,8 @@ class IndexedDbAdapter implements PersistenceAdapter {
   #epoch: number | null = null;
   /** The tabs sharing the store, once the store asked (lock 'share' only). */
   #share: TabShare | null = null;
+  /** The manifest of the snapshot as stored, as this holder last loaded or wrote it; null when unknown (write every chunk). */
+  #hashes: ChunkManifest | null = null;
 
   constructor(location: string, options: IndexedDbAdapterOptions) {
     this.location = location;
@@ -95,8 +121,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
       // Raised before the read: a write of a former holder that began earlier committed before this
       // transaction and is read below; one that begins later finds the new epoch and aborts.
       if (this.#epoch === null) this.#epoch = await this.#raiseEpoch();
-      const { state, lastKey } = await this.#read();
+      const { state, lastKey, manifest } = await this.#read();
       this.#nextKey = lastKey + 1;
+      this.#hashes = manifest;
       return state;
     } catch (error) {
       await this.close();
@@ -144,25 +171,99 @@ class IndexedDbAdapter implements PersistenceAdapter {
     return this.#share;
   }
 
-  /** Everything the database holds, in one IndexedDB transaction; `lastKey` is the last record's key (0 if none). */
-  async #read(): Promise<{ state: LoadedState; lastKey: number }> {
-    // idb-keyval's entries() reads keys and values in one transaction, in key order.
-    const all = await entries<IDBValidKey, unknown>(this.#db.store);
-    let snapshot: Uint8Array | null = null;
-    const records: Uint8Array[] = [];
-    let lastKey = 0;
-    for (const [key, value] of all) {
-      if (!(value instanceof Uint8Array)) {
-        throw new StoreError('CORRUPT', `${this.location} holds a value under ${String(key)} that is not bytes`);
-      }
-      if (key === EPOCH_KEY || (typeof key === 'string' && key.startsWith(EPOCH_OVER))) continue;
-      if (key === SNAPSHOT_KEY) snapshot = value;
-      else if (typeof key === 'number') {
-        records.push(value);
-        lastKey = key;
-      }
+  /**
+   * Everything the database holds, in one IndexedDB transaction: the snapshot (from its chunks,
+   * else the legacy single value), the log, the last record's key (0 if none) and the manifest.
+   */
+  async #read(): Promise<{ state: LoadedState; lastKey: number; manifest: ChunkManifest | null }> {
+    const read: {
+      snapshot: Uint8Array | null;
+      manifest: ChunkManifest | null;
+      records: Uint8Array[];
+      lastKey: number;
+      error?: unknown;
+    } = { snapshot: null, manifest: null, records: [], lastKey: 0 };
+    const bytesAt = (key: IDBValidKey, value: unknown): Uint8Array => {
+      if (value instanceof Uint8Array) return value;
+      throw new StoreError('CORRUPT', `${this.location} holds a value under ${JSON.stringify(key)} that is not bytes`);
+    };
+    // What an event handler throws would abort the transaction with a bare AbortError and reach
+    // the page's error handler: keep the error and abort instead.
+    const guarded =
+      (tx: IDBTransaction, handler: () => void): (() => void) =>
+      () => {
+        try {
+          handler();
+        } catch (error) {
+          read.error ??= error;
+          abortQuietly(tx);
+        }
+      };
+    try {
+      await this.#db.store('readonly', (store) => this.#readIn(store, read, bytesAt, guarded));
+    } catch (error) {
+      throw read.error ?? error;
     }
-    return { state: { snapshot, records, warnings: [] }, lastKey };
+    return { state: { snapshot: read.snapshot, records: read.records, warnings: [] }, lastKey: read.lastKey, manifest: read.manifest };
+  }
+
+  /** Issues the requests of `#read` in the transaction of `store`; they fill `read` as they succeed. */
+  #readIn(
+    store: IDBObjectStore,
+    read: { snapshot: Uint8Array | null; manifest: ChunkManifest | null; records: Uint8Array[]; lastKey: number },
+    bytesAt: (key: IDBValidKey, value: unknown) => Uint8Array,
+    guarded: (tx: IDBTransaction, handler: () => void) => () => void,
+  ): Promise<void> {
+    const tx = store.transaction;
+    return settled(tx, () => {
+      // Requests of one transaction run in order and see one state: no checkpoint lands between them.
+      const manifest = store.get(MANIFEST_KEY);
+      manifest.onsuccess = guarded(tx, () => {
+        if (manifest.result === undefined) {
+          const legacy = store.get(LEGACY_SNAPSHOT_KEY);
+          legacy.onsuccess = guarded(tx, () => {
+            if (legacy.result !== undefined) read.snapshot = bytesAt(LEGACY_SNAPSHOT_KEY, legacy.result);
+          });
+          return;
+        }
+        const decoded = decodeManifest(bytesAt(MANIFEST_KEY, manifest.result), this.location);
+        read.manifest = decoded;
+        // One chunk at a time into one array: the whole snapshot is never held twice.
+        const snapshot = new Uint8Array(decoded.length);
+        read.snapshot = snapshot;
+        let next = 0;
+        const cursor = store.openCursor(CHUNKS_FROM(0));
+        cursor.onsuccess = guarded(tx, () => {
+          const at = cursor.result;
+          const count = decoded.hashes.length;
+          if (at === null || next >= count) {
+            if (next !== count) throw this.#missingChunk(next, count);
+            return;
+          }
+          const key = at.key as unknown[];
+          const chunk = bytesAt(at.key, at.value);
+          const expected = Math.min(decoded.chunkBytes, decoded.length - next * decoded.chunkBytes);
+          if (key[1] !== next || chunk.length !== expected) throw this.#missingChunk(next, count);
+          snapshot.set(chunk, next * decoded.chunkBytes);
+          next++;
+          at.continue();
+        });
+      });
+      const values = store.getAll(ALL_RECORDS());
+      const keys = store.getAllKeys(ALL_RECORDS());
+      keys.onsuccess = guarded(tx, () => {
+        read.records = values.result.map((value, i) => bytesAt(keys.result[i]!, value));
+        const last = keys.result.at(-1);
+        read.lastKey = typeof last === 'number' ? last : 0;
+      });
+    });
+  }
+
+  #missingChunk(index: number, count: number): StoreError {
+    return new StoreError(
+      'CORRUPT',
+      `${this.location} lacks chunk ${index} of the ${count} its snapshot manifest lists, or holds it cut short`,
+    );
   }
 
   async append(record: Uint8Array): Promise<void> {
@@ -179,14 +280,58 @@ class IndexedDbAdapter implements PersistenceAdapter {
     this.#share?.published(bytes);
   }
 
+  /**
+   * Writes the chunks whose hash changed since the snapshot this holder last loaded or wrote, the
+   * new manifest, and drops the chunks past the new end, the legacy single value and the log:
+   * all in one transaction, so the switch from one value to chunks, and every checkpoint, is
+   * atomic. Its I/O is the chunks that changed, not the whole database.
+   */
   async checkpoint(snapshot: Uint8Array): Promise<void> {
     this.#requireOpen();
-    const bytes = snapshot.slice();
+    const previous = this.#hashes;
     try {
-      await this.#fenced((store) => {
-        store.put(bytes, SNAPSHOT_KEY);
-        store.delete(ALL_RECORDS());
-      });
+      const hashes = await hashChunks(snapshot, CHUNK_BYTES);
+      this.#requireOpen();
+      const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
+      const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
+      const manifestBytes = encodeManifest(manifest);
+      // Unknown until this transaction completes: should it fail, the next checkpoint writes every chunk.
+      this.#hashes = null;
+      const failed: { error?: unknown } = {};
+      try {
+        await this.#fenced(
+          (store) => {
+            if (previous === null || previous.hashes.length > hashes.length) {
+              store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
+            }
+            store.put(manifestBytes, MANIFEST_KEY);
+            store.delete(LEGACY_SNAPSHOT_KEY);
+            store.delete(ALL_RECORDS());
+            // One chunk per request, the next issued from the success of the one before: each put
+            // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
+            // for the whole database on a first checkpoint. The pending request keeps the
+            // transaction open between them.
+            const putFrom = (k: number): void => {
+              if (k >= changed.length) return;
+              const index = changed[k]!;
+              const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
+              request.onsuccess = () => {
+                try {
+                  putFrom(k + 1);
+                } catch (error) {
+                  failed.error ??= error;
+                  abortQuietly(store.transaction);
+                }
+              };
+            };
+            putFrom(0);
+          },
+          { commitAtOnce: false },
+        );
+      } catch (error) {
+        throw failed.error ?? error;
+      }
+      this.#hashes = manifest;
     } catch (error) {
       throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
     }
@@ -195,9 +340,11 @@ class IndexedDbAdapter implements PersistenceAdapter {
 
   /**
    * Runs `write` in a strict readwrite transaction that aborts, leaving the database as it was,
-   * with LOCKED when another holder has marked this holder's epoch over since it loaded.
+   * with LOCKED when another holder has marked this holder's epoch over since it loaded. With
+   * `commitAtOnce` false, the transaction commits once `write`'s last request succeeded (it may
+   * chain requests from success events).
    */
-  async #fenced(write: (store: IDBObjectStore) => void): Promise<void> {
+  async #fenced(write: (store: IDBObjectStore) => void, { commitAtOnce = true } = {}): Promise<void> {
     const over = `${EPOCH_OVER}${this.#epoch}`;
     // Set from an event of the transaction (a plain `let` would stay narrowed to its first value).
     const outcome: { deposed?: true } = {};
@@ -212,7 +359,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
           };
           store.delete(over);
           write(store);
-          // At once rather than after the last request's success event: one round trip less per write.
+          // At once rather than after the last request's success event: one round trip less per
+          // write. Not when `write` issues more requests from the success of earlier ones.
+          if (!commitAtOnce) return;
           try {
             tx.commit?.();
           } catch {

@@ -12,7 +12,9 @@ export type StoreErrorCode =
   | 'IO'
   | 'CLOSED'
   | 'DEADLOCK'
-  | 'READ_ONLY';
+  | 'READ_ONLY'
+  /** A write would grow the database past its size limit (`openStore({ maxBytes })`); it was rolled back. */
+  | 'FULL';
 
 /**
  * The one error class of agent-ops-store: a `code` to switch on, a message that names the

@@ -37,6 +37,8 @@ export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartP
 export type { QueryParams, QueryValue, RunResult } from './raw-query.js';
 export type { RetentionPolicy, RetentionSweep } from './retention.js';
 export type { IterateOptions } from './row-iterator.js';
+/** The largest database (bytes) the engine checkpoints and reopens; the default and upper bound of `openStore({ maxBytes })`. */
+export { ENGINE_MAX_BYTES } from './size-limit.js';
 export type { OpenStoreOptions } from './store.js';
 export { openStore, SQLiteStore } from './store.js';
 export { formatTimestamp, MAX_TIMESTAMP } from './timestamp.js';

@@ -17,6 +17,12 @@ export interface PersistenceAdapter {
   /** Names the storage in messages: a path, a database name. */
   readonly location: string;
   /**
+   * Optional. The largest database (in bytes) this storage can hold and give back, when it is
+   * smaller than the engine's own limit (IndexedDB: what a tab's memory allows at a checkpoint).
+   * The store refuses writes that would grow the database past it with FULL.
+   */
+  readonly maxBytes?: number;
+  /**
    * Takes the one-writer lock (StoreError LOCKED if another holder has it) and reads the state.
    * The holder may call it again while it holds the lock (the store does, to return to the
    * durable state after a failed checkpoint): it then re-reads without locking again.

@@ -30,6 +30,7 @@ import { ReaderLoop } from './reader-loop.js';
 import { replayRecords } from './replay.js';
 import { type RetentionPolicy, type RetentionSweep, requireRetention, sweepRetention } from './retention.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
+import { SizeLimit, storeLimit } from './size-limit.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import {
@@ -74,6 +75,12 @@ export interface OpenStoreOptions {
    * than `maxToolCalls` tool calls. A writer sweeps on open and every `sweepIntervalMs` (1 h); see `sweepRetention`.
    */
   readonly retention?: RetentionPolicy;
+  /**
+   * The largest the database may grow, in bytes: a write that would take it past this is rolled
+   * back and refused with FULL (and `onWarning` hears once when it passes 75%). Default, and
+   * upper bound: what the runtime can checkpoint and reopen (3.5 GiB; 1 GiB with IndexedDB).
+   */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -117,6 +124,7 @@ export class SQLiteStore {
   readonly #scheduler: CheckpointScheduler;
   readonly #feed: ChangeFeed;
   readonly #readOnly: boolean;
+  readonly #limit: SizeLimit;
   /** Follows the writer; only in a read-only store. */
   #reader: ReaderLoop | null = null;
   /** The tabs sharing this store (indexedDbAdapter's lock 'share'), else null. */
@@ -148,6 +156,11 @@ export class SQLiteStore {
     this.#feed = new ChangeFeed(this.#warn);
     this.#readOnly = options.readOnly === true;
     this.#retention = requireRetention(options.retention);
+    this.#limit = new SizeLimit({
+      maxBytes: storeLimit(options.maxBytes, options.adapter.maxBytes),
+      location: options.adapter.location,
+      warn: this.#warn,
+    });
     this.#queue = new TransactionRunner({
       deadlockTimeoutMs: requireDeadlockTimeout(options.deadlockTimeoutMs),
       now: () => readClock(this.#clock),
@@ -192,6 +205,7 @@ export class SQLiteStore {
     checkMigrations(migrations);
     requireDeadlockTimeout(options.deadlockTimeoutMs);
     requireRetention(options.retention);
+    storeLimit(options.maxBytes, adapter.maxBytes);
     if (options.readOnly) return SQLiteStore.#openReader(options, migrations);
     const journal = new Journal(adapter, options.checkpoint);
     let conn: Connection | undefined;
@@ -204,6 +218,7 @@ export class SQLiteStore {
       const store = new SQLiteStore(options, journal, conn, migrations);
       store.#installCapture();
       for (const warning of recovered.warnings) store.#warn(warning);
+      store.#limit.observe(conn);
       // Not on warnings: the adapter already cut a torn tail off, and a checkpoint here would
       // rewrite the snapshot of a store that was only read. But a store that just got its
       // identity, or whose log held another store's records, is rewritten at once.
@@ -719,10 +734,13 @@ export class SQLiteStore {
       conn.run('BEGIN');
       try {
         for (const item of items) {
-          // Each write in its own savepoint: one that throws is undone alone and rejects alone.
+          // Each write in its own savepoint: one that throws (FULL included) is undone alone and rejects alone.
           conn.run('SAVEPOINT aos_batch');
+          const sizeBefore = this.#limit.sizeOf(conn);
           try {
-            outcomes.push({ ok: true, value: item.run(conn) });
+            const value = item.run(conn);
+            this.#limit.check(conn, sizeBefore);
+            outcomes.push({ ok: true, value });
           } catch (error) {
             conn.run('ROLLBACK TO aos_batch');
             outcomes.push({ ok: false, value: error });
@@ -763,12 +781,16 @@ export class SQLiteStore {
     if (this.#tab) throw new MustForward();
     const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
     conn.run('BEGIN');
+    // Inside the transaction: read outside one, it costs a transaction of its own (~25 µs a write).
+    const sizeBefore = this.#limit.sizeOf(conn);
     let result: T;
     let appended = false;
     let changes: ChangeSet | null = null;
     let seq = 0;
     try {
       result = await fn(conn);
+      // Refused before anything is durable: a database past the limit might not checkpoint or reopen.
+      this.#limit.check(conn, sizeBefore);
       if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {
         journaledTables(conn);
         // The checkpoint carries this transaction's row changes too: forget them.

@@ -83,7 +83,7 @@ export function watchAcks(tab: Tab, until: (acknowledged: number) => boolean): P
   });
 }
 
-/** The keys an adapter's IndexedDB database holds: log record numbers, and 'snapshot'. */
+/** The keys an adapter's IndexedDB database holds: log record numbers, the snapshot's manifest and chunks, the epoch. */
 export function storedKeys(database: string): Promise<IDBValidKey[]> {
   return new Promise((resolve, reject) => {
     const open = indexedDB.open(database);

@@ -5,12 +5,13 @@ import { identitySuite } from './identity-suite.js';
 import { queryApiSuite } from './query-api-suite.js';
 import { rawSqlSuite } from './raw-sql-suite.js';
 import { readerSuite } from './reader-suite.js';
+import { sizeLimitSuite } from './size-limit-suite.js';
 import { textAndInputSuite } from './text-and-input-suite.js';
 import { transactionSuite } from './transaction-suite.js';
 
 /**
  * The edge cases of "nothing acknowledged is ever lost": hostile text, raw SQL, foreign logs,
- * nested transactions, extreme times, odd inputs. Each topic is its own suite file; every
+ * nested transactions, extreme times, odd inputs, the size limit. Each topic is its own suite file; every
  * adapter runner calls this once, so each runs on every adapter in every runtime. `readers`:
  * whether the adapter opens readers (`openReader`); IndexedDB tabs share a store instead.
  */
@@ -23,4 +24,5 @@ export function edgeSuites(name: string, factory: HarnessFactory, capabilities: 
   exportSuite(name, factory);
   readerSuite(name, factory, capabilities);
   groupCommitSuite(name, factory);
+  sizeLimitSuite(name, factory);
 }

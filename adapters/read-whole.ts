@@ -1,0 +1,25 @@
+import type { FileHandle } from 'node:fs/promises';
+
+/** Bytes per read: large enough to stream at disk speed, small enough to keep each call short. */
+const SLICE_BYTES = 64 << 20;
+
+/**
+ * Reads all of an open file into one Uint8Array, slice by slice. `fs.readFile` and
+ * `FileHandle.readFile` refuse files past 2 GiB (a Buffer limit of their own), while a Uint8Array
+ * in Node 20 holds up to 4 GiB, and sql.js holds the database in one.
+ *
+ * @example
+ * const bytes = await readWhole(await open(path, 'r'));
+ */
+export async function readWhole(handle: FileHandle): Promise<Uint8Array> {
+  const { size } = await handle.stat();
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  while (at < size) {
+    const { bytesRead } = await handle.read(bytes, at, Math.min(SLICE_BYTES, size - at), at);
+    // The file shrank while it was read (only a reader beside a writer can see that): keep what is there.
+    if (bytesRead === 0) return bytes.subarray(0, at);
+    at += bytesRead;
+  }
+  return bytes;
+}
