@@ -1,4 +1,4 @@
-import { schemaMigrations } from 'agent-ops-store';
+import { ENGINE_MAX_BYTES, schemaMigrations } from 'agent-ops-store';
 import { inspectFsLog } from 'agent-ops-store/adapters/fs';
 import type { Command } from '../command.js';
 import { EXIT, usageError } from '../exit-codes.js';
@@ -14,8 +14,9 @@ Runs SQLite's integrity check and foreign key check on the store as a reader
 sees it (beside any writer), and reports the log's health (its intact records,
 and any damage: a torn last append, which the writer drops on open, or
 corrupt acknowledged records), the schema version against the newest this
-agent-ops knows, the size on disk, and SQLite's size limit (page size x max
-page count). Nothing is locked or repaired. Exit 65 when a check fails or the
+agent-ops knows, the size on disk, and the size limit: past it the store
+refuses writes with FULL (ENGINE_MAX_BYTES, or SQLite's page size x max page
+count when that is lower). Nothing is locked or repaired. Exit 65 when a check fails or the
 log is corrupt.
 
 Options:
@@ -36,6 +37,7 @@ Options:
           schemaVersion: (await one<{ user_version: number }>('PRAGMA user_version')).user_version,
           pageSize: (await one<{ page_size: number }>('PRAGMA page_size')).page_size,
           maxPageCount: (await one<{ max_page_count: number }>('PRAGMA max_page_count')).max_page_count,
+          pageCount: (await one<{ page_count: number }>('PRAGMA page_count')).page_count,
         };
       },
     );
@@ -58,8 +60,11 @@ Options:
       newestKnownSchemaVersion: schemaMigrations.length,
       sizeOnDiskBytes: size.total,
       snapshotBytes: size.snapshot,
-      sizeLimitBytes: found.pageSize * found.maxPageCount,
+      databaseBytes: found.pageSize * found.pageCount,
+      // What the store itself enforces (FULL): the engine's limit, unless SQLite's own is lower.
+      sizeLimitBytes: Math.min(ENGINE_MAX_BYTES, found.pageSize * found.maxPageCount),
     };
+    const used = ((100 * report.databaseBytes) / report.sizeLimitBytes).toFixed(1);
     if (values.json === true) await io.out(`${JSON.stringify(report, null, 2)}\n`);
     else {
       await io.out(
@@ -69,7 +74,7 @@ Options:
           `log: ${log.bytes} bytes, ${log.records} records, ${describeLog(log.damage, logWarnings)}`,
           `schema version: ${found.schemaVersion} (newest known: ${schemaMigrations.length})`,
           `size on disk: ${size.total} bytes (snapshot ${size.snapshot}, log ${size.log})`,
-          `size limit: ${report.sizeLimitBytes} bytes (page size ${found.pageSize} x max page count ${found.maxPageCount})`,
+          `size limit: ${report.sizeLimitBytes} bytes; the database is ${report.databaseBytes} bytes, ${used}% of it (writes past it are refused with FULL)`,
           '',
         ].join('\n'),
       );

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fsAdapter } from '../../adapters/fs.js';
-import { importLegacyJson, openStore, type SQLiteStore, schemaMigrations } from '../../src/index.js';
+import { ENGINE_MAX_BYTES, importLegacyJson, openStore, type SQLiteStore, schemaMigrations } from '../../src/index.js';
 import { legacyMission, portableRows } from '../contract/legacy-archive-suite.js';
 import { dump, TABLES } from '../contract/store-fixture.js';
 import { cliPath, oneLineError, requireBuiltCli, runCli } from './cli-harness.js';
@@ -505,7 +505,12 @@ describe('errors and help', () => {
       log: { healthy: true, damage: null },
       schemaVersion: schemaMigrations.length,
       newestKnownSchemaVersion: schemaMigrations.length,
+      sizeLimitBytes: ENGINE_MAX_BYTES,
     });
+    expect(JSON.parse(check.stdout).databaseBytes).toBeGreaterThan(0);
+    expect((await runCli(['check', db])).stdout).toMatch(
+      /^size limit: \d+ bytes; the database is \d+ bytes, \d+\.\d% of it \(writes past it are refused with FULL\)$/m,
+    );
     expect((await runCli(['checkpoint', db])).stderr).toMatch(/^checkpointed .* log \d+ -> \d+ bytes\n$/);
     expect((await runCli(['vacuum', db])).code).toBe(0);
     expect((await runCli(['query', db, "UPDATE missions SET phase = 'X' WHERE mission_uuid = 'p'", '--write'])).code).toBe(0);
