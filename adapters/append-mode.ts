@@ -6,6 +6,10 @@ export const BLOCKING_APPEND_BUDGET_MS = 2;
 
 // Weight of the newest append in the running average: about the last ten appends count.
 const SMOOTHING = 0.1;
+// Each append counts for at most twice the budget: a lone stall (a checkpoint's fsync, another
+// process's burst of I/O) must not send the next dozen appends to the pool; a disk where most
+// flushes are slow still tips the average.
+const CLAMP_MS = 2 * BLOCKING_APPEND_BUDGET_MS;
 
 /**
  * Decides, per append, whether the fs adapter writes synchronously (`writeSync` on an O_DSYNC
@@ -13,9 +17,9 @@ const SMOOTHING = 0.1;
  * thread hand-offs, ~0.1 ms here, a quarter of a durable write) but blocks the event loop for
  * the flush. `true` and `false` force one way; `undefined` (the default) adapts: synchronous for
  * records up to 64 KiB while the appends have taken at most `BLOCKING_APPEND_BUDGET_MS` on
- * average, through the pool while the disk is slower, so a slow or busy disk never keeps the
- * event loop for long: one slow flush stalls it once, then the average moves appends to the pool
- * until the disk is quick again.
+ * average (each counted as at most twice that), through the pool while most flushes are slower,
+ * so a slow or busy disk never keeps the event loop for long: a few slow flushes stall it, then
+ * the average moves appends to the pool until the disk is quick again.
  *
  * @example
  * const mode = new AppendMode(undefined);
@@ -39,7 +43,8 @@ export class AppendMode {
 
   /** Notes how long an append (write and flush, either way) took, in ms. */
   observe(ms: number): void {
-    this.#averageMs = this.#averageMs === 0 ? ms : this.#averageMs + SMOOTHING * (ms - this.#averageMs);
+    const counted = Math.min(ms, CLAMP_MS);
+    this.#averageMs = this.#averageMs === 0 ? counted : this.#averageMs + SMOOTHING * (counted - this.#averageMs);
   }
 
   /** The running average of append durations (ms), for tests and diagnostics. */
