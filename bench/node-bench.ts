@@ -377,6 +377,12 @@ async function main(): Promise<void> {
     copyFileSync(small, smallBlocking);
     const blocking = await openStore({ adapter: fsAdapter(smallBlocking, { blockingAppends: true }) });
     const blockingMission = await missionId(blocking);
+    // And one with every append through the thread pool (blockingAppends: false, the default
+    // before appends adapted): what the event loop's freedom during every flush costs.
+    const smallPool = join(root, 'small-pool.db');
+    copyFileSync(small, smallPool);
+    const pool = await openStore({ adapter: fsAdapter(smallPool, { blockingAppends: false }) });
+    const poolMission = await missionId(pool);
     // Two references that split a record's time: the same call with no I/O at all (memory
     // adapter), and the bare physical cost (sync write of one frame-sized buffer + fdatasync).
     const inMemory = await openStore({ adapter: memoryAdapter(), checkpoint: NEVER });
@@ -398,6 +404,7 @@ async function main(): Promise<void> {
           fdatasyncSync(rawFd);
         },
       },
+      { samples: [], once: (i) => pool.toolCalls.record(recordInput(poolMission, i)) },
     ];
     log(`warming up (${WARMUP} rounds), then ${RECORDS} measured rounds`);
     for (let i = 0; i < WARMUP; i++) for (const c of contenders) await c.once(i);
@@ -417,13 +424,16 @@ async function main(): Promise<void> {
     await s100.store.close();
     await inMemory.close();
     await blocking.close();
+    await pool.close();
     rmSync(smallBlocking, { force: true });
+    rmSync(smallPool, { force: true });
     closeSync(rawFd);
     rmSync(large, { force: true });
     rmSync(rawPath, { force: true });
     const cpuOnly = summarize(contenders[3]!.samples);
     const latBlocking = summarize(contenders[4]!.samples);
     const rawSync = summarize(contenders[5]!.samples);
+    const latPool = summarize(contenders[6]!.samples);
     const latSmall = summarize(contenders[0]!.samples);
     const latLarge = summarize(contenders[1]!.samples);
     const nativeLat = summarize(contenders[2]!.samples);
@@ -538,11 +548,11 @@ async function main(): Promise<void> {
       },
       {
         id: '3',
-        what: '  agent-ops-store (1 MB) / better-sqlite3',
+        what: '  agent-ops-store (1 MB, default appends) / better-sqlite3',
         p50: ratio(vsNative),
         p95: ratio(vsNative95),
-        goal: '≤ 1.50',
-        verdict: vsNative <= 1.5 && vsNative95 <= 1.5 ? 'met' : 'MISSED',
+        goal: '≤ 1.30 p50',
+        verdict: vsNative <= 1.3 ? 'met' : 'MISSED',
       },
       {
         id: '3',
@@ -555,8 +565,18 @@ async function main(): Promise<void> {
         what: '  agent-ops-store (1 MB, blocking appends) / better-sqlite3',
         p50: ratio(latBlocking.p50 / nativeLat.p50),
         p95: ratio(latBlocking.p95 / nativeLat.p95),
-        goal: '≤ 1.50',
-        verdict: latBlocking.p50 / nativeLat.p50 <= 1.5 && latBlocking.p95 / nativeLat.p95 <= 1.5 ? 'met' : 'MISSED',
+      },
+      {
+        id: '3',
+        what: '  record(), 1 MB store, fsAdapter({ blockingAppends: false })',
+        p50: fmtMs(latPool.p50),
+        p95: fmtMs(latPool.p95),
+      },
+      {
+        id: '3',
+        what: '  agent-ops-store (1 MB, thread-pool appends) / better-sqlite3',
+        p50: ratio(latPool.p50 / nativeLat.p50),
+        p95: ratio(latPool.p95 / nativeLat.p95),
       },
     );
     results.native = { latency: nativeLat, ratioP50: vsNative, ratioP95: vsNative95 };
@@ -564,6 +584,11 @@ async function main(): Promise<void> {
       latency: latBlocking,
       ratioP50: latBlocking.p50 / nativeLat.p50,
       ratioP95: latBlocking.p95 / nativeLat.p95,
+    };
+    results.threadPoolAppends = {
+      latency: latPool,
+      ratioP50: latPool.p50 / nativeLat.p50,
+      ratioP95: latPool.p95 / nativeLat.p95,
     };
 
     // 4b. group commit: 16 writers, each awaiting its own record() in a loop (parallel tool
@@ -661,7 +686,13 @@ async function main(): Promise<void> {
         what: `better-sqlite3, ${BATCH_ROWS} rows in one transaction`,
         value: `${Math.round(nativeRate).toLocaleString('en-US')} rows/s (${fmtMs(nativeBatchMs)})`,
       },
-      { id: '4', what: '  agent-ops-store / better-sqlite3 throughput', value: ratio(aosRate / nativeRate) },
+      {
+        id: '4',
+        what: '  agent-ops-store / better-sqlite3 throughput',
+        value: ratio(aosRate / nativeRate),
+        goal: '≥ 0.50',
+        verdict: aosRate / nativeRate >= 0.5 ? 'met' : 'MISSED',
+      },
     );
     results.batch = {
       rows: BATCH_ROWS,

@@ -46,7 +46,7 @@ export function encodeRecord(record: CommitRecord & { readonly identity: StoreId
   const w = new Writer();
   w.u32(MAGIC);
   w.u8(VERSION);
-  w.raw(identityToBytes(record.identity));
+  w.raw(identityBytes(record.identity));
   w.u32(record.generation);
   w.f64(record.seq);
   w.u32(record.changes.tables.length);
@@ -114,6 +114,18 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
     if (error instanceof StoreError) throw error;
     throw new StoreError('CORRUPT', `commit record is damaged: ${(error as Error).message}`, { cause: error });
   }
+}
+
+// A store writes every record under one identity: its bytes are worked out once.
+let lastIdentity: StoreIdentity | null = null;
+let lastIdentityBytes: Uint8Array = new Uint8Array(0);
+
+function identityBytes(identity: StoreIdentity): Uint8Array {
+  if (identity !== lastIdentity) {
+    lastIdentityBytes = identityToBytes(identity);
+    lastIdentity = identity;
+  }
+  return lastIdentityBytes;
 }
 
 // Encoding is synchronous, so one scratch buffer serves every record; finish() copies out.

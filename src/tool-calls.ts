@@ -2,12 +2,14 @@ import { type Connection, type Row, textBytes } from './connection.js';
 import { isStoreError, StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { fromJsonText, type JsonValue, toJsonText, toNullableJsonText } from './json-value.js';
+import { lastInsertRowid } from './raw-query.js';
 import { formatTimestamp, normalizeTimestamp } from './timestamp.js';
 import { TrackError } from './track-error.js';
 import {
   describe,
   exactText,
   type MissionRef,
+  missingMission,
   optionalNonNegative,
   optionalObject,
   optionalString,
@@ -109,12 +111,12 @@ export class ToolCallRepository {
     const toolCallId = optionalText('toolCallId', input.toolCallId);
     const given = input.timestamp === undefined ? null : normalizeTimestamp('timestamp', input.timestamp);
     return this.#exec.write((conn) => {
-      const missionId = resolveMission(conn, mission);
+      // A numeric id needs no lookup: the foreign key refuses one that names no mission, and
+      // that refusal becomes the same NOT_FOUND the lookup gives.
+      const missionId = typeof mission === 'number' ? mission : resolveMission(conn, mission);
       const timestamp = given ?? formatTimestamp(this.#exec.now());
-      const row = conn.get(
-        'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name, tool_call_id) ' +
-          'VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?) RETURNING id',
-        [
+      try {
+        conn.run(INSERT_TOOL_CALL, [
           missionId,
           toolName,
           textBytes(args),
@@ -125,23 +127,28 @@ export class ToolCallRepository {
           errorMessage,
           agentName,
           toolCallId,
-        ],
-      );
+        ]);
+      } catch (error) {
+        throw typeof mission === 'number' ? missingMission(error, mission) : error;
+      }
       // Built from what was stored rather than read back: the same values, without a second
-      // trip of the JSON through the wasm boundary.
-      return {
-        id: Number(row!.id),
+      // trip of the JSON through the wasm boundary. args and result are parsed from the stored
+      // text on first read (most callers never read them), so they equal what a later list()
+      // gives, and never alias the caller's objects. The id comes from last_insert_rowid(), not
+      // RETURNING, which costs SQLite an ephemeral table per insert (~10 µs here, against ~1).
+      return storedToolCall(
+        Number(lastInsertRowid(conn)),
         missionId,
         toolName,
-        args: fromJsonText(args),
-        result: fromJsonText(result),
+        args,
+        result,
         timestamp,
         durationMs,
         success,
         errorMessage,
         agentName,
         toolCallId,
-      };
+      );
     });
   }
 
@@ -269,6 +276,55 @@ function filterParams(filter: ToolCallFilter): (conn: Connection) => [number | n
   const mission = filter.mission === undefined ? null : requireMissionRef(filter.mission);
   const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
   return (conn) => [mission === null ? null : resolveMission(conn, mission), since];
+}
+
+const INSERT_TOOL_CALL =
+  'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name, tool_call_id) ' +
+  'VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)';
+
+/** A recorded call as `record` returns it: args and result parse their stored JSON text when first read. */
+function storedToolCall(
+  id: number,
+  missionId: number,
+  toolName: string,
+  argsText: string,
+  resultText: string | null,
+  timestamp: string,
+  durationMs: number | null,
+  success: boolean,
+  errorMessage: string | null,
+  agentName: string | null,
+  toolCallId: string | null,
+): ToolCall {
+  let args: JsonValue | undefined;
+  let result: JsonValue | undefined;
+  return {
+    id,
+    missionId,
+    toolName,
+    // Enumerable accessors: spreading, JSON.stringify, structured clone and deep equality all
+    // see plain values. The setters keep the object as writable as a parsed one.
+    get args(): JsonValue {
+      if (args === undefined) args = fromJsonText(argsText);
+      return args;
+    },
+    set args(value: JsonValue) {
+      args = value;
+    },
+    get result(): JsonValue {
+      if (result === undefined) result = fromJsonText(resultText);
+      return result;
+    },
+    set result(value: JsonValue) {
+      result = value;
+    },
+    timestamp,
+    durationMs,
+    success,
+    errorMessage,
+    agentName,
+    toolCallId,
+  };
 }
 
 function asStoreError(error: unknown): StoreError {

@@ -1,5 +1,5 @@
 import type { Connection } from './connection.js';
-import { StoreError } from './errors.js';
+import { isStoreError, StoreError } from './errors.js';
 
 /** A mission, by its integer id or its uuid string. */
 export type MissionRef = number | string;
@@ -99,6 +99,15 @@ export function resolveMission(conn: Connection, ref: MissionRef): number {
       : conn.get('SELECT id FROM missions WHERE mission_uuid = ?', [ref]);
   if (!row) throw new StoreError('NOT_FOUND', `mission ${typeof ref === 'number' ? ref : `'${ref}'`} not found`);
   return Number(row.id);
+}
+
+/**
+ * The error of a write that named mission `id` directly: a foreign key failure means no such
+ * mission, NOT_FOUND as `resolveMission` says it; anything else is passed on.
+ */
+export function missingMission(error: unknown, id: number): unknown {
+  if (!isStoreError(error, 'CONSTRAINT') || !/FOREIGN KEY constraint failed/i.test(error.message)) return error;
+  return new StoreError('NOT_FOUND', `mission ${id} not found`, { cause: error });
 }
 
 /** A short description of a bad value for messages. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Migration, openStore, type SQLiteStore, schemaMigrations } from '../../src/index.js';
+import { type Migration, openStore, type SQLiteStore, type StoreError, schemaMigrations } from '../../src/index.js';
 import type { AdapterHarness, HarnessFactory } from './harness.js';
 import { dump, rejection, TABLES } from './store-fixture.js';
 
@@ -226,6 +226,58 @@ export function storeSuite(name: string, factory: HarnessFactory): void {
         ]);
         const plan = await store.query("EXPLAIN QUERY PLAN SELECT id FROM tool_calls WHERE tool_call_id = 'call_3f2a'");
         expect(JSON.stringify(plan)).toContain('idx_tool_calls_tool_call_id');
+      });
+
+      it('an unknown numeric mission is NOT_FOUND naming it, alone, in a shared commit and in a transaction', async () => {
+        const store = await fresh();
+        const m = await store.missions.create({ phase: 'P' });
+        const unknown = m.id + 4242;
+        const call = (mission: number) => ({ mission, toolName: 't', args: { a: 1 }, success: true });
+        const alone = await rejection(store.toolCalls.record(call(unknown)));
+        expect(alone.code).toBe('NOT_FOUND');
+        expect(alone.message).toBe(`mission ${unknown} not found`);
+        // Queued back to back: the unknown one rejects alone, its neighbours commit.
+        const [before, missing, after] = await Promise.allSettled([
+          store.toolCalls.record(call(m.id)),
+          store.toolCalls.record(call(unknown)),
+          store.toolCalls.record(call(m.id)),
+        ]);
+        expect(before.status).toBe('fulfilled');
+        expect(after.status).toBe('fulfilled');
+        expect(missing.status === 'rejected' && (missing.reason as StoreError).code).toBe('NOT_FOUND');
+        const inTx = await store.transaction(async (tx) => {
+          const error = await rejection(tx.toolCalls.record(call(unknown)));
+          await tx.toolCalls.record(call(m.id));
+          return error;
+        });
+        expect(inTx.code).toBe('NOT_FOUND');
+        expect(inTx.message).toMatch(String(unknown));
+        expect(await store.query('SELECT mission_id FROM tool_calls')).toEqual([
+          { mission_id: m.id },
+          { mission_id: m.id },
+          { mission_id: m.id },
+        ]);
+      });
+
+      it('returns JSON equal to what a later read gives, never the caller objects', async () => {
+        const store = await fresh();
+        const m = await store.missions.create({ phase: 'P' });
+        const args = { when: new Date('2026-01-02T03:04:05.678Z'), zero: -0, gone: undefined, list: [1, { deep: 'x' }] };
+        const result = { toJSON: () => ({ replaced: true }) };
+        const recorded = await store.toolCalls.record({ mission: m.id, toolName: 't', args, result, success: true });
+        const [listed] = await store.toolCalls.list({ mission: m.id });
+        expect(recorded).toStrictEqual(listed);
+        expect(JSON.parse(JSON.stringify(recorded))).toStrictEqual(JSON.parse(JSON.stringify(listed)));
+        expect({ ...recorded }).toStrictEqual(listed);
+        expect(recorded.args).toEqual({ when: '2026-01-02T03:04:05.678Z', zero: 0, list: [1, { deep: 'x' }] });
+        expect(recorded.args).not.toBe(args);
+        // Changing the caller's objects afterwards changes neither the row nor what was returned.
+        args.list.push(2);
+        expect(recorded.args).toEqual(listed!.args);
+        // The returned object stays as writable as a plain one.
+        const copy = recorded as { args: unknown };
+        copy.args = 'mine';
+        expect(copy.args).toBe('mine');
       });
 
       it('track times a function, records its result or its error, and returns or rethrows', async () => {
