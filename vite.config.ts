@@ -21,6 +21,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
           index: 'src/index.ts',
           'adapters/memory': 'adapters/memory.ts',
           'adapters/fs': 'adapters/fs.ts',
+          'adapters/replica-worker-node': 'adapters/replica-worker-node.ts',
           'adapters/indexeddb': 'adapters/indexeddb.ts',
           'integrations/ai-sdk': 'integrations/ai-sdk.ts',
           'integrations/langchain': 'integrations/langchain.ts',

@@ -1,14 +1,15 @@
-import { close, constants, fdatasync, fdatasyncSync, fsync, ftruncate, open, write, writeSync } from 'node:fs';
+import { close, constants, fdatasync, fdatasyncSync, fsync, ftruncate, open, read, write, writeSync } from 'node:fs';
 import { mkdir, open as openHandle, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { messageOf, StoreError } from '../src/errors.js';
-import type { LoadedState, LogTail, PersistenceAdapter } from '../src/persistence-adapter.js';
+import type { LoadedState, LogTail, PersistenceAdapter, PreparedCheckpoint, ReplicaPort } from '../src/persistence-adapter.js';
 import { AppendMode } from './append-mode.js';
 import { FileLock, type LockMode } from './fs-lock.js';
 import { fsTail } from './fs-tail.js';
-import { frame, hasLogHeader, LOG_HEADER, parseLog } from './log-frames.js';
+import { FRAME_HEAD, frame, hasLogHeader, LOG_HEADER, parseLog } from './log-frames.js';
 import { readWhole } from './read-whole.js';
+import { startNodeReplica } from './replica-node.js';
 
 export type { FsLogHealth } from './fs-log-health.js';
 /** Inspects the log beside a store file without locking or repairing it (see `agent-ops check`). */
@@ -22,6 +23,15 @@ const closeFd = promisify(close);
 const fsyncFd = promisify(fsync);
 const fdatasyncFd = promisify(fdatasync);
 const truncateFd = promisify(ftruncate);
+const readFd = promisify(read) as (
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+) => Promise<{ bytesRead: number }>;
+/** Tells apart the temporary files of one process (two checkpoints may start within a millisecond). */
+let tempCounter = 0;
 const writeFd = promisify(write) as (
   fd: number,
   buffer: Uint8Array,
@@ -79,6 +89,8 @@ class FsAdapter implements PersistenceAdapter {
   readonly #appendMode: AppendMode;
   #logFd: number | null = null;
   #logEnd = 0;
+  /** Where each record's frame ends in the log, in order: what a checkpoint that keeps the last few needs. */
+  #frameEnds: number[] = [];
   #open = false;
 
   constructor(path: string, options: FsAdapterOptions) {
@@ -102,6 +114,7 @@ class FsAdapter implements PersistenceAdapter {
       const snapshot = await readIfExists(this.location);
       const warnings: string[] = [];
       const log = await readIfExists(this.#logPath);
+      this.#frameEnds = [];
       if (log === null) return { snapshot, records: [], warnings };
       if (!hasLogHeader(log)) {
         if (LOG_HEADER.length > log.length && LOG_HEADER.subarray(0, log.length).every((b, i) => log[i] === b)) {
@@ -139,6 +152,8 @@ class FsAdapter implements PersistenceAdapter {
         await fdatasyncFd(this.#logFd!);
       }
       this.#logEnd = parsed.end;
+      let end = LOG_HEADER.length;
+      this.#frameEnds = parsed.records.map((record) => (end += FRAME_HEAD + record.length));
       return { snapshot, records: parsed.records, warnings };
     } catch (error) {
       await this.close();
@@ -168,13 +183,13 @@ class FsAdapter implements PersistenceAdapter {
       throw ioError(`cannot append to ${this.#logPath}`, error);
     }
     this.#logEnd = at + bytes.length;
+    this.#frameEnds.push(this.#logEnd);
   }
 
   async checkpoint(snapshot: Uint8Array): Promise<void> {
     this.#requireOpen();
-    const temp = join(this.#dir, `.${basename(this.location)}.aos-tmp-${process.pid}-${Date.now()}`);
+    const temp = await this.#writeTempSnapshot(snapshot);
     try {
-      await writeNewFileSynced(temp, snapshot);
       await rename(temp, this.location);
       await syncDir(this.#dir);
     } catch (error) {
@@ -187,6 +202,89 @@ class FsAdapter implements PersistenceAdapter {
       await this.#resetLog();
     } catch (error) {
       throw ioError(`cannot reset the log ${this.#logPath}`, error);
+    }
+  }
+
+  /**
+   * Writes the snapshot to a temporary file beside the store and fsyncs it, through the thread
+   * pool (the event loop goes on); `commit` renames it into place and keeps the log's last
+   * records in a new log, renamed over the old one, so a crash leaves one log or the other.
+   */
+  async prepareCheckpoint(snapshot: Uint8Array): Promise<PreparedCheckpoint> {
+    this.#requireOpen();
+    const temp = await this.#writeTempSnapshot(snapshot);
+    let settled = false;
+    return {
+      commit: async (keep) => {
+        if (settled) throw new StoreError('INVALID_INPUT', `this checkpoint of ${this.location} was already committed or discarded`);
+        settled = true;
+        await this.#commitSnapshot(temp, keep);
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await rm(temp, { force: true }).catch(() => undefined);
+      },
+    };
+  }
+
+  /** A worker thread for the store's checkpoint replica. */
+  spawnReplica(): ReplicaPort {
+    return startNodeReplica();
+  }
+
+  async #writeTempSnapshot(snapshot: Uint8Array): Promise<string> {
+    const temp = join(this.#dir, `.${basename(this.location)}.aos-tmp-${process.pid}-${Date.now()}-${++tempCounter}`);
+    try {
+      await writeNewFileSynced(temp, snapshot);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw ioError(`cannot write the snapshot ${this.location}`, error);
+    }
+    return temp;
+  }
+
+  async #commitSnapshot(temp: string, keep: number): Promise<void> {
+    this.#requireOpen();
+    const count = this.#frameEnds.length;
+    if (!Number.isInteger(keep) || keep < 0 || keep > count) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new StoreError('INVALID_INPUT', `cannot keep ${keep} of the ${count} record(s) in ${this.#logPath}`);
+    }
+    // Read before the rename: once the snapshot is in place, these records exist only in the log.
+    const from = keep === count ? LOG_HEADER.length : this.#frameEnds[count - keep - 1]!;
+    let tail: Uint8Array;
+    try {
+      if (this.#logFd === null) await this.#openLog();
+      tail = await readRange(this.#logFd!, from, this.#logEnd);
+      await rename(temp, this.location);
+      await syncDir(this.#dir);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw ioError(`cannot write the snapshot ${this.location}`, error);
+    }
+    // From here the new snapshot is the state. The records it holds are stale in the old log,
+    // and those after it extend it (see extendsSnapshot): cutting them off is tidying, and a crash
+    // before the new log is renamed into place loses nothing.
+    try {
+      if (keep === 0) {
+        await this.#resetLog();
+        return;
+      }
+      const log = new Uint8Array(LOG_HEADER.length + tail.length);
+      log.set(LOG_HEADER, 0);
+      log.set(tail, LOG_HEADER.length);
+      const tempLog = join(this.#dir, `.${basename(this.location)}.aos-tmp-log-${process.pid}-${Date.now()}-${++tempCounter}`);
+      await writeNewFileSynced(tempLog, log);
+      await this.#closeLog();
+      await rename(tempLog, this.#logPath);
+      await syncDir(this.#dir);
+      await this.#openLog();
+      this.#logEnd = log.length;
+      const shift = from - LOG_HEADER.length;
+      this.#frameEnds = this.#frameEnds.slice(count - keep).map((end) => end - shift);
+    } catch (error) {
+      throw ioError(`cannot cut the log ${this.#logPath} after a checkpoint`, error);
     }
   }
 
@@ -263,6 +361,7 @@ class FsAdapter implements PersistenceAdapter {
     if (this.#logFd === null) await this.#openLog();
     await truncateFd(this.#logFd!, 0);
     await this.#writeHeader();
+    this.#frameEnds = [];
   }
 
   async #writeHeader(): Promise<void> {
@@ -302,6 +401,17 @@ async function writeAll(fd: number, bytes: Uint8Array, position: number): Promis
     const { bytesWritten } = await writeFd(fd, bytes, at, Math.min(8 << 20, bytes.length - at), position + at);
     at += bytesWritten;
   }
+}
+
+/** The bytes of `fd` from `start` up to `end`. */
+async function readRange(fd: number, start: number, end: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(end - start);
+  for (let at = 0; at < bytes.length; ) {
+    const { bytesRead } = await readFd(fd, bytes, at, bytes.length - at, start + at);
+    if (bytesRead === 0) throw new Error(`the log ended at byte ${start + at}, before ${end}`);
+    at += bytesRead;
+  }
+  return bytes;
 }
 
 /** Creates `path` with `bytes` and fsyncs it. */

@@ -2,7 +2,8 @@ import { crc32 } from './crc32.js';
 
 /** The first bytes of every log file: names the format, so a foreign file is never replayed. */
 export const LOG_HEADER = new TextEncoder().encode('AOS-LOG\u0001');
-const FRAME_HEAD = 8;
+/** The bytes before each record in the log: its length and its CRC-32. */
+export const FRAME_HEAD = 8;
 
 /** A record framed for the log: its length, its CRC-32, then its bytes. */
 export function frame(record: Uint8Array): Uint8Array {

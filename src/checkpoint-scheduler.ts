@@ -13,6 +13,11 @@ export interface CheckpointSchedulerOptions {
   readonly enqueue: (task: () => Promise<void>) => Promise<void>;
   /** Checkpoints now (and does nothing once the store is closed); a success is reported through `checkpointed()`. */
   readonly checkpoint: () => Promise<void>;
+  /**
+   * Optional. Starts a checkpoint that needs no turn of the queue (taken from a replica while
+   * writes go on) and resolves when it ends; or returns null when none can be taken that way now.
+   */
+  readonly background?: () => Promise<void> | null;
   /** Where the start and the end of a failure streak are reported. */
   readonly warn: (message: string) => void;
   /** Milliseconds now; a test can move it. */
@@ -48,6 +53,20 @@ export class CheckpointScheduler {
   afterWrite(): void {
     if (this.#queued || !this.#due()) return;
     this.#queued = true;
+    const background = this.#options.background?.() ?? null;
+    if (background) {
+      // Queued until it ends, so two never overlap.
+      background.then(
+        () => {
+          this.#queued = false;
+        },
+        (error: unknown) => {
+          this.#queued = false;
+          this.#failed(error);
+        },
+      );
+      return;
+    }
     void this.#options.enqueue(async () => {
       this.#queued = false;
       if (!this.#due()) return;

@@ -2,6 +2,7 @@ import { quoteIdent, type RowOp } from './change-capture.js';
 import { type ChangeEvent, changesOf } from './change-feed.js';
 import type { Connection } from './connection.js';
 import { messageOf, StoreError } from './errors.js';
+import { extendsSnapshot, isPreviousGeneration } from './log-lineage.js';
 import type { LoadedState } from './persistence-adapter.js';
 import { type CommitRecord, decodeRecord } from './record-codec.js';
 import { replayRecords } from './replay.js';
@@ -70,9 +71,13 @@ export class Follower {
     for (const [index, raw] of bytes.entries()) {
       const record = this.#decodeOne(raw, index);
       if (record.identity !== null && this.#identity !== null && record.identity !== this.#identity) return 'behind';
-      // Generations only grow: an older one is a record a checkpoint already folded in.
-      if (record.generation < this.#generation) continue;
-      if (record.generation > this.#generation) return 'behind';
+      // The generation before this one goes on past a checkpoint taken from a replica (see
+      // extendsSnapshot): its records are told apart by their numbers like this one's.
+      if (record.generation !== this.#generation && !isPreviousGeneration(record.generation, this.#generation)) {
+        // Generations only grow: an older one is a record a checkpoint already folded in.
+        if (record.generation < this.#generation) continue;
+        return 'behind';
+      }
       if (record.seq < next) continue;
       if (record.seq > next) return 'behind';
       records.push(record);
@@ -103,8 +108,11 @@ export class Follower {
       }
     }
     const before = this.#seq;
-    if (sameStore && (view.generation === this.#generation || view.snapshotSeq === this.#seq) && view.snapshotSeq <= this.#seq) {
-      // The database already equals the snapshot plus the records up to #seq.
+    const continues =
+      view.generation === this.#generation || view.snapshotSeq === this.#seq || isPreviousGeneration(this.#generation, view.generation);
+    if (sameStore && continues && view.snapshotSeq <= this.#seq) {
+      // The database already equals the snapshot plus the records up to #seq (a checkpoint taken
+      // from a replica holds the commits up to its number of the lineage this database follows).
       this.#adopt({ ...view, seq: this.#seq });
       if (this.apply(state.records) !== 'behind') return this.#seq - start;
     }
@@ -138,7 +146,7 @@ export class Follower {
     const snapshotSeq = readSeq(state.snapshot);
     const records: CommitRecord[] = [];
     for (const record of decoded) {
-      if (record.generation !== generation || (identity !== null && record.identity !== identity)) continue;
+      if (!extendsSnapshot(record, { generation, seq: snapshotSeq }) || (identity !== null && record.identity !== identity)) continue;
       const expected = records.length === 0 ? record.seq : records[records.length - 1]!.seq + 1;
       // A gap means a record is missing: keep what is certain, the holder repairs or refuses the rest.
       if (record.seq !== expected) break;

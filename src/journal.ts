@@ -1,6 +1,7 @@
 import type { ChangeSet } from './change-capture.js';
 import { messageOf, StoreError } from './errors.js';
-import type { PersistenceAdapter } from './persistence-adapter.js';
+import { extendsSnapshot } from './log-lineage.js';
+import type { PersistenceAdapter, PreparedCheckpoint } from './persistence-adapter.js';
 import { type CommitRecord, decodeRecord, encodeRecord } from './record-codec.js';
 import { checkSnapshot, readGeneration, readIdentity, readSeq, writeGeneration, writeIdentity, writeSeq } from './snapshot-header.js';
 import { mintIdentity, type StoreIdentity } from './store-identity.js';
@@ -13,12 +14,21 @@ export interface CheckpointPolicy {
   readonly minLogBytes?: number;
   /** ...and always above this many, however large the snapshot. Default 64 MiB. */
   readonly maxLogBytes?: number;
+  /**
+   * Take checkpoints from a replica of the database in a worker once the database is at least
+   * this many bytes, so that neither the calling thread nor writes wait for the export (needs an
+   * adapter with `prepareCheckpoint` and `spawnReplica`: `fsAdapter`). It costs a second copy of
+   * the database in memory. Default 16 MiB; 0: always; `Infinity`: never.
+   */
+  readonly workerMinBytes?: number;
 }
 
 /** What the journal recovered on open: the snapshot and the records to replay on it. */
 export interface RecoveredState {
   readonly snapshot: Uint8Array | null;
   readonly records: readonly CommitRecord[];
+  /** The bytes of `records`, as the log holds them (what a replica is fed). */
+  readonly raw: readonly Uint8Array[];
   readonly warnings: readonly string[];
   /**
    * True when the store must checkpoint as soon as it is open: it was written before store
@@ -42,7 +52,11 @@ export class Journal {
   #identity: StoreIdentity = mintIdentity();
   #nextSeq = 1;
   #logBytes = 0;
+  /** The size of each record in the log, oldest first (stale ones included): what a partial checkpoint keeps. */
+  #recordSizes: number[] = [];
   #snapshotBytes = 0;
+  /** Told each record once it is durable, in order (the store feeds its replica). */
+  onDurable: ((record: Uint8Array) => void) | null = null;
 
   constructor(adapter: PersistenceAdapter, policy: CheckpointPolicy = {}) {
     this.#adapter = adapter;
@@ -63,6 +77,7 @@ export class Journal {
     this.#generation = readGeneration(loaded.snapshot);
     this.#snapshotBytes = loaded.snapshot?.length ?? 0;
     this.#logBytes = 0;
+    this.#recordSizes = [];
     const decoded = loaded.records.map((bytes, index) => {
       try {
         return decodeRecord(bytes);
@@ -74,7 +89,9 @@ export class Journal {
     const owner = loaded.snapshot ? readIdentity(loaded.snapshot) : (decoded[0]?.identity ?? null);
     const warnings = [...loaded.warnings];
     const records: CommitRecord[] = [];
+    const raw: Uint8Array[] = [];
     const foreign: CommitRecord[] = [];
+    const snapshot = { generation: this.#generation, seq: readSeq(loaded.snapshot) };
     let stale = 0;
     let lastSeq = 0;
     for (const [index, record] of decoded.entries()) {
@@ -83,8 +100,9 @@ export class Journal {
         continue;
       }
       this.#logBytes += loaded.records[index]!.length;
+      this.#recordSizes.push(loaded.records[index]!.length);
       lastSeq = Math.max(lastSeq, record.seq);
-      if (record.generation !== this.#generation) {
+      if (!extendsSnapshot(record, snapshot)) {
         stale++;
         continue;
       }
@@ -93,6 +111,7 @@ export class Journal {
         throw new StoreError('CORRUPT', `log at ${where} skips from record ${expected - 1} to ${record.seq}: records are missing`);
       }
       records.push(record);
+      raw.push(loaded.records[index]!);
     }
     if (foreign.length > 0) warnings.push(await this.#setAside(foreign, loaded.records.length, owner));
     if (stale > 0) {
@@ -107,7 +126,7 @@ export class Journal {
     // at once stamps it into the snapshot, so from then on snapshot and records agree.
     const legacy = owner === null && (loaded.snapshot !== null || records.length > 0);
     this.#identity = owner ?? mintIdentity();
-    return { snapshot: loaded.snapshot, records, warnings, mustCheckpoint: legacy || foreign.length > 0 };
+    return { snapshot: loaded.snapshot, records, raw, warnings, mustCheckpoint: legacy || foreign.length > 0 };
   }
 
   /**
@@ -142,6 +161,8 @@ export class Journal {
     }
     this.#nextSeq++;
     this.#logBytes += bytes.length;
+    this.#recordSizes.push(bytes.length);
+    this.onDurable?.(bytes);
     return seq;
   }
 
@@ -166,6 +187,57 @@ export class Journal {
     this.#generation = generation;
     this.#snapshotBytes = snapshot.length;
     this.#logBytes = 0;
+    this.#recordSizes = [];
+  }
+
+  /**
+   * The first half of a checkpoint taken while writes go on: stamps `snapshot` (the database as
+   * of commit `seq`, from a replica) for the next generation and has the adapter prepare it. The
+   * returned checkpoint's `commit` (called with no append in flight) makes it the durable state,
+   * keeping the records appended after `seq`; it resolves false, having discarded it, when another
+   * checkpoint landed first.
+   */
+  async prepareCheckpoint(snapshot: Uint8Array, seq: number): Promise<JournalCheckpoint> {
+    const prepare = this.#adapter.prepareCheckpoint?.bind(this.#adapter);
+    if (!prepare) throw new StoreError('INVALID_INPUT', `the adapter for ${this.#adapter.location} cannot prepare checkpoints`);
+    if (seq > this.lastSeq) throw new StoreError('INVALID_INPUT', `a snapshot of commit ${seq} is ahead of the log (${this.lastSeq})`);
+    const base = this.#generation;
+    const generation = (base + 1) >>> 0 || 1;
+    writeGeneration(snapshot, generation);
+    writeIdentity(snapshot, this.#identity);
+    writeSeq(snapshot, seq);
+    const size = snapshot.length;
+    let prepared: PreparedCheckpoint;
+    try {
+      prepared = await prepare(snapshot);
+    } catch (error) {
+      throw asIoError(error, `could not prepare a checkpoint at ${this.#adapter.location}`);
+    }
+    return {
+      commit: async () => {
+        if (this.#generation !== base) {
+          await prepared.discard();
+          return false;
+        }
+        const keep = this.lastSeq - seq;
+        try {
+          await prepared.commit(keep);
+        } catch (error) {
+          throw asIoError(error, `could not checkpoint to ${this.#adapter.location}`);
+        }
+        this.#generation = generation;
+        this.#snapshotBytes = size;
+        this.#recordSizes = keep === 0 ? [] : this.#recordSizes.slice(-keep);
+        this.#logBytes = this.#recordSizes.reduce((sum, n) => sum + n, 0);
+        return true;
+      },
+      discard: () => prepared.discard(),
+    };
+  }
+
+  /** The checkpoint generation of the current snapshot. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** True when the log holds anything a checkpoint would fold in. */
@@ -197,6 +269,14 @@ export class Journal {
   get identity(): StoreIdentity {
     return this.#identity;
   }
+}
+
+/** A checkpoint prepared by `Journal.prepareCheckpoint`. */
+export interface JournalCheckpoint {
+  /** Makes it the durable state; false when another checkpoint landed first (it was discarded). */
+  commit(): Promise<boolean>;
+  /** Throws it away. */
+  discard(): Promise<void>;
 }
 
 function asIoError(error: unknown, message: string): StoreError {

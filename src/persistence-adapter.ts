@@ -33,6 +33,20 @@ export interface PersistenceAdapter {
   /** Atomically replaces the snapshot and drops every record appended before this call. */
   checkpoint(snapshot: Uint8Array): Promise<void>;
   /**
+   * Optional. The slow half of a checkpoint, done while appends go on: takes `snapshot` (a whole
+   * database file whose header names the last commit it holds) and prepares it where it is not
+   * yet the store's state (a temporary file, the hashes of its chunks). Nothing the store or a
+   * reader sees changes until `commit`. With `spawnReplica` it lets the store checkpoint without
+   * holding up writes or its thread.
+   */
+  prepareCheckpoint?(snapshot: Uint8Array): Promise<PreparedCheckpoint>;
+  /**
+   * Optional. Starts a worker (a `worker_thread`, a Web Worker) that runs `serveReplica`: the
+   * store keeps a second database there, fed with its commit records, and takes snapshots from
+   * it, so its own thread never exports. Only runtime-specific code starts threads, hence here.
+   */
+  spawnReplica?(): ReplicaPort;
+  /**
    * Optional. Called on open when the log holds records of another store (a log copied in from
    * elsewhere); `reason` says which and how many. The adapter decides the policy: keep a durable
    * copy of the whole log under a clearly named location, leave the log itself as it is, and
@@ -54,6 +68,38 @@ export interface PersistenceAdapter {
   share?(): StoreShare | null;
   /** Releases the lock and any handles. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A snapshot written by `prepareCheckpoint`, not yet the store's state. */
+export interface PreparedCheckpoint {
+  /**
+   * Makes the prepared snapshot the durable state, atomically, and drops every record of the log
+   * except the last `keep` (those appended after the snapshot was taken, which extend it). The
+   * store calls it with no append in flight and starts none until it settles. A crash part way
+   * leaves the old state or the new snapshot, perhaps with more records than `keep` before the
+   * kept ones: the store skips those the snapshot already holds (by their commit numbers).
+   */
+  commit(keep: number): Promise<void>;
+  /** Throws the prepared snapshot away. Safe to call twice, and after `commit` (then it does nothing). */
+  discard(): Promise<void>;
+}
+
+/** The store's end of a replica worker (see `PersistenceAdapter.spawnReplica`). */
+export interface ReplicaPort {
+  /** Sends a structured-clonable message; buffers in `transfer` move to the worker. */
+  post(message: unknown, transfer?: readonly ArrayBuffer[]): void;
+  /** Receives the worker's messages, and errors that ended it. */
+  listen(onMessage: (message: unknown) => void, onError: (error: Error) => void): void;
+  /** Ends the worker. */
+  terminate(): Promise<void>;
+}
+
+/** The worker's end of a replica (what `serveReplica` talks through). */
+export interface ReplicaEndpoint {
+  /** Sends a message to the store; buffers in `transfer` move to it. */
+  post(message: unknown, transfer?: readonly ArrayBuffer[]): void;
+  /** Receives the store's messages. */
+  listen(onMessage: (message: unknown) => void): void;
 }
 
 /**

@@ -2,6 +2,7 @@ import { AgentMemoryRepository } from './agent-memory.js';
 import { type ArchiveOptions, type ArchiveResult, archiveMissions } from './archive.js';
 import { ChangeCapture, type ChangeSet, journaledTables } from './change-capture.js';
 import { ChangeFeed, type ChangeListener, changesOf } from './change-feed.js';
+import { CheckpointReplica } from './checkpoint-replica.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { Connection, type Row } from './connection.js';
 import { exportDatabase } from './database-export.js';
@@ -142,6 +143,11 @@ export class SQLiteStore {
   #deferredKeyTables: string[] = [];
   #onPageHide: (() => void) | null = null;
   readonly #batch = new WriteBatch();
+  /** The replica checkpoints are taken from, once the database is big enough (CheckpointPolicy.workerMinBytes). */
+  #checkpointReplica: CheckpointReplica | null = null;
+  readonly #workerMinBytes: number;
+  /** The part of a checkpoint from the replica that runs outside the queue (its export and preparation). */
+  #preparing: Promise<unknown> | null = null;
   readonly #retention: RetentionPolicy | null;
   #retentionTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -165,14 +171,17 @@ export class SQLiteStore {
       deadlockTimeoutMs: requireDeadlockTimeout(options.deadlockTimeoutMs),
       now: () => readClock(this.#clock),
     });
+    this.#workerMinBytes = requireWorkerMinBytes(options.checkpoint?.workerMinBytes);
     this.#scheduler = new CheckpointScheduler({
       log: journal,
       enqueue: (task) => this.#queue.run(task),
       checkpoint: async () => {
         if (!this.#closed) await this.#checkpointOrReload();
       },
+      background: () => (this.#closed || !this.#usableReplica() ? null : this.#checkpointInBackground()),
       warn: this.#warn,
     });
+    journal.onDurable = (record) => this.#checkpointReplica?.feed(record);
     const exec: Executor = {
       read: (fn) => this.#queue.run(() => fn(this.#open())),
       // Repositories never change the schema, so their writes skip that check.
@@ -223,7 +232,10 @@ export class SQLiteStore {
       // rewrite the snapshot of a store that was only read. But a store that just got its
       // identity, or whose log held another store's records, is rewritten at once.
       if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
-      else if (recovered.records.length >= LONG_REPLAY_RECORDS) store.#checkpointAfterOpen();
+      else {
+        store.#seedReplica(recovered.snapshot, recovered.raw);
+        if (recovered.records.length >= LONG_REPLAY_RECORDS) store.#checkpointAfterOpen();
+      }
       store.#watchPageHide();
       if (share) store.#serve(share);
       await store.#startRetention();
@@ -343,6 +355,7 @@ export class SQLiteStore {
         this.#replica = null;
         for (const warning of recovered.warnings) this.#warn(warning);
         if (built.migrated || recovered.mustCheckpoint) await this.#checkpointNow(built.migrated);
+        else this.#seedReplica(recovered.snapshot, recovered.raw);
         this.#watchPageHide();
         this.#serve(share);
       }, 'taking over from the leading tab');
@@ -524,9 +537,13 @@ export class SQLiteStore {
         return;
       }
       try {
+        // A checkpoint being prepared from the replica ends before the lock goes (its commit, queued behind this, is dropped).
+        await this.#preparing?.catch(() => undefined);
         if (this.#journal.hasLog) await this.#checkpointNow();
       } finally {
         this.#conn.close();
+        await this.#checkpointReplica?.close().catch(() => undefined);
+        this.#checkpointReplica = null;
         await this.#adapter.close();
       }
     }, 'store.close()');
@@ -862,10 +879,97 @@ export class SQLiteStore {
     return this.#write((conn) => run(conn, request), true, label);
   }
 
-  /** `carriesChanges`: the database holds changes no record does (see Journal.checkpoint). */
+  /**
+   * Checkpoints in the queue's turn. `carriesChanges`: the database holds changes no record does
+   * (see Journal.checkpoint), so it must be exported from this database; otherwise the replica,
+   * when there is one, exports (this thread only waits).
+   */
   async #checkpointNow(carriesChanges = false): Promise<void> {
-    await this.#journal.checkpoint(this.#conn.db.export(), carriesChanges);
+    if (!carriesChanges && this.#usableReplica()) {
+      try {
+        await this.#checkpointFromReplica((commit) => commit());
+        return;
+      } catch (error) {
+        // The replica failed (#usableReplica drops it and warns): this thread exports instead.
+        if (this.#usableReplica() || this.#closed) throw error;
+      }
+    }
+    const bytes = this.#conn.db.export();
+    await this.#journal.checkpoint(bytes, carriesChanges);
     this.#scheduler.checkpointed();
+    if (carriesChanges || !this.#checkpointReplica) this.#seedReplica(bytes, []);
+  }
+
+  /**
+   * A checkpoint from the replica while writes go on: its export and the adapter's preparation
+   * (writing the new snapshot) run outside the queue; only the commit (renames, a short log
+   * rewrite) takes a turn. The records appended meanwhile stay in the log.
+   */
+  #checkpointInBackground(): Promise<void> {
+    return this.#checkpointFromReplica((commit) => this.#queue.run(commit, 'a checkpoint from the replica'));
+  }
+
+  /** Exports from the replica, prepares, then commits through `inTurn` (the queue, or now when already in a turn). */
+  async #checkpointFromReplica(inTurn: (commit: () => Promise<void>) => Promise<void>): Promise<void> {
+    const replica = this.#checkpointReplica!;
+    const generation = this.#journal.generation;
+    const preparing = (async () => {
+      const { bytes, seq } = await replica.snapshot();
+      // A checkpoint this replica's lineage does not hold (VACUUM, a schema change) landed meanwhile.
+      if (this.#closed || this.#journal.generation !== generation) return null;
+      return this.#journal.prepareCheckpoint(bytes, seq);
+    })();
+    this.#preparing = preparing;
+    let prepared: Awaited<typeof preparing>;
+    try {
+      prepared = await preparing;
+    } finally {
+      if (this.#preparing === preparing) this.#preparing = null;
+    }
+    if (!prepared) return;
+    const ready = prepared;
+    await inTurn(async () => {
+      if (this.#closed) {
+        await ready.discard();
+        return;
+      }
+      try {
+        if (await ready.commit()) this.#scheduler.checkpointed();
+      } catch (error) {
+        await this.#reload();
+        throw error;
+      }
+    });
+  }
+
+  /** The replica, unless it failed: then it is dropped (with a warning) and checkpoints export here again. */
+  #usableReplica(): CheckpointReplica | null {
+    const replica = this.#checkpointReplica;
+    if (!replica?.failure) return replica;
+    this.#warn(`${messageOf(replica.failure)}; checkpoints export on this thread again`);
+    this.#checkpointReplica = null;
+    void replica.close().catch(() => undefined);
+    return null;
+  }
+
+  /**
+   * Starts (or restarts) the replica from a durable state: `snapshot` (its buffer moves to the
+   * worker) and the records that extend it, once the database is at least `workerMinBytes`.
+   */
+  #seedReplica(snapshot: Uint8Array | null, records: readonly Uint8Array[]): void {
+    const adapter = this.#adapter;
+    if (!snapshot || !adapter.spawnReplica || !adapter.prepareCheckpoint || this.#readOnly) return;
+    const replica = this.#usableReplica();
+    if (replica) {
+      replica.reset(snapshot, records);
+      return;
+    }
+    if (snapshot.length < this.#workerMinBytes) return;
+    try {
+      this.#checkpointReplica = new CheckpointReplica(adapter.spawnReplica(), snapshot, records);
+    } catch (error) {
+      this.#warn(`checkpoints export on this thread: ${messageOf(error)}`);
+    }
   }
 
   /**
@@ -891,6 +995,7 @@ export class SQLiteStore {
       this.#conn = conn;
       this.#capture = new ChangeCapture(conn);
       this.#installCapture();
+      this.#seedReplica(recovered.snapshot, recovered.raw);
     } catch (error) {
       this.#markClosed();
       this.#conn.close();
@@ -904,6 +1009,20 @@ export class SQLiteStore {
       );
     }
   }
+}
+
+/** The default of CheckpointPolicy.workerMinBytes. */
+const WORKER_MIN_BYTES = 16 << 20;
+
+function requireWorkerMinBytes(value: number | undefined): number {
+  if (value === undefined) return WORKER_MIN_BYTES;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new StoreError(
+      'INVALID_INPUT',
+      `checkpoint.workerMinBytes must be a number of bytes, 0 or more (or Infinity), not ${String(value)}`,
+    );
+  }
+  return value;
 }
 
 /** A log of at least this many records is checkpointed right after the open that replayed it. */

@@ -120,6 +120,49 @@ export function adapterContract(name: string, factory: HarnessFactory, test: Tes
       await third.close();
     });
 
+    it('prepareCheckpoint, where offered: appends go on while it is prepared; commit keeps exactly the last records; discard changes nothing', async () => {
+      const h = await fresh();
+      const adapter = h.open();
+      if (!adapter.prepareCheckpoint) return;
+      await adapter.load();
+      await adapter.append(bytes(1));
+      await adapter.append(bytes(2));
+      const first = big(300_000, 4);
+      const discarded = await adapter.prepareCheckpoint(first);
+      await adapter.append(bytes(3));
+      await discarded.discard();
+      await discarded.discard();
+      await adapter.close();
+      const reopened = h.open();
+      const untouched = await reopened.load();
+      expect(untouched.snapshot).toBe(null);
+      expect(list(untouched.records)).toEqual([[1], [2], [3]]);
+      const snapshot = big(300_000, 7);
+      const prepared = await reopened.prepareCheckpoint!(snapshot);
+      // Appended after the snapshot was taken: they extend it and must stay.
+      await reopened.append(bytes(4));
+      await reopened.append(big(70_000, 2));
+      await prepared.commit(2);
+      await reopened.append(bytes(5));
+      expect(list((await reopened.load()).records)).toEqual([[4], Array.from(big(70_000, 2)), [5]]);
+      await reopened.close();
+      const again = h.open();
+      const state = await again.load();
+      expect(state.snapshot?.length).toBe(snapshot.length);
+      expect(state.snapshot && Array.from(state.snapshot.subarray(0, 64))).toEqual(Array.from(snapshot.subarray(0, 64)));
+      expect(list(state.records)).toEqual([[4], Array.from(big(70_000, 2)), [5]]);
+      const tooMany = await again.prepareCheckpoint!(big(1000, 3));
+      expect(codeOf(await rejection(tooMany.commit(4)))).toBe('INVALID_INPUT');
+      const none = await again.prepareCheckpoint!(big(1000, 3));
+      await none.commit(0);
+      await again.close();
+      const last = h.open();
+      const emptied = await last.load();
+      expect(emptied.snapshot?.length).toBe(1000);
+      expect(emptied.records).toEqual([]);
+      await last.close();
+    });
+
     it('keeps its own copies: a caller changing its buffer afterwards changes nothing', async () => {
       const h = await fresh();
       const adapter = h.open();

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,7 @@ class Child {
   #waiters: { match: (line: string) => boolean; from: number; resolve: (line: string) => void }[] = [];
   #stderr = '';
 
-  constructor(path: string, mode: 'write' | 'checkpoint' | 'hold', tag: string, extra: string[] = []) {
+  constructor(path: string, mode: 'write' | 'checkpoint' | 'replica' | 'hold', tag: string, extra: string[] = []) {
     this.proc = spawn(process.execPath, ['--import', 'tsx', writer, path, mode, tag, ...extra], {
       cwd: repo,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -305,6 +305,40 @@ describe(`crash safety with real processes and SIGKILL (seed ${seed})`, () => {
     // Most kills must land inside a checkpoint, or this test proves nothing about them.
     expect(inside, `${inside} of ${rounds} kills landed inside a checkpoint`).toBeGreaterThanOrEqual(rounds / 3);
     console.log(`crash test: ${inside} of ${rounds} kills inside a checkpoint (${checkpointMs.toFixed(1)} ms each)`);
+  });
+
+  test('every acknowledged write survives SIGKILL while checkpoints are taken from a replica in a worker', {
+    timeout: 200_000,
+  }, async () => {
+    const dir = join(root, 'replica');
+    await mkdir(dir);
+    const path = join(dir, 'store.db');
+    const ledger = new Ledger();
+    const rounds = 12;
+    let background = 0;
+    for (let round = 0; round < rounds; round++) {
+      const child = new Child(path, 'replica', `r${round}`);
+      await child.waitFor((l) => l === 'ready' || l.startsWith('open-failed'), "'ready'");
+      // Watch the snapshot being replaced while the child writes: each new inode is a background checkpoint.
+      const snapshots = new Set<bigint>();
+      const until = Date.now() + between(500, 2000);
+      while (Date.now() < until) {
+        const ino = await stat(path, { bigint: true }).then(
+          (s) => s.ino,
+          () => null,
+        );
+        if (ino !== null) snapshots.add(ino);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      background += Math.max(0, snapshots.size - 1);
+      await child.kill();
+      ledger.take(child.lines);
+      await reopenAndVerify(path, ledger, `replica round ${round}`, round % 2 === 1);
+    }
+    // Background checkpoints really ran while the children wrote, so most kills fell between or inside them.
+    console.log(`crash test: ${background} background checkpoints landed in ${rounds} rounds`);
+    expect(background).toBeGreaterThanOrEqual(rounds / 2);
+    expect(ledger.callsAcked.size).toBeGreaterThan(120);
   });
 
   test('a second process gets LOCKED at once, or waits with lock: wait until the first exits', { timeout: 60_000 }, async () => {

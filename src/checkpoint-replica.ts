@@ -1,0 +1,140 @@
+import { StoreError } from './errors.js';
+import type { ReplicaPort } from './persistence-adapter.js';
+import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
+
+/** Records are sent to the worker in batches, at most this long after the first of a batch was durable. */
+const FEED_DELAY_MS = 20;
+/** ...or as soon as this many are waiting. */
+const FEED_BATCH = 512;
+
+/** A snapshot a replica exported: the database holding every commit up to `seq`. */
+export interface ReplicaSnapshot {
+  readonly bytes: Uint8Array;
+  readonly seq: number;
+}
+
+/**
+ * The store's side of a replica worker (see `serveReplica`): feeds it the durable records in
+ * order and asks it for snapshots. Once the worker fails or dies, every later request rejects
+ * and `failure` says why; the store then stops using it and checkpoints on its own thread.
+ */
+export class CheckpointReplica {
+  readonly #port: ReplicaPort;
+  readonly #waiting = new Map<number, { resolve: (s: ReplicaSnapshot) => void; reject: (e: Error) => void }>();
+  #pending: Uint8Array[] = [];
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #nextId = 1;
+  #failure: Error | null = null;
+  #closed = false;
+
+  /**
+   * Starts a replica from `snapshot` and the records that extend it. The snapshot's buffer moves
+   * to the worker when `snapshot` spans all of it (the caller must not use it afterwards).
+   */
+  constructor(port: ReplicaPort, snapshot: Uint8Array, records: readonly Uint8Array[]) {
+    this.#port = port;
+    port.listen(
+      (message) => this.#receive(message as ReplicaReply),
+      (error) => this.#fail(error),
+    );
+    this.#send({ kind: 'open', snapshot, records }, transferable(snapshot));
+  }
+
+  /** Why the replica stopped working, or null while it works. */
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
+  /** Rebuilds the replica from `snapshot` (moved, as in the constructor) after a checkpoint no record carries (VACUUM, a schema change) or a reload. */
+  reset(snapshot: Uint8Array, records: readonly Uint8Array[]): void {
+    if (this.#failure || this.#closed) return;
+    // Every record waiting is in the new snapshot already.
+    this.#clearTimer();
+    this.#pending = [];
+    this.#send({ kind: 'open', snapshot, records }, transferable(snapshot));
+  }
+
+  /** Queues a durable record for the replica (in the order they were made durable). */
+  feed(record: Uint8Array): void {
+    if (this.#failure || this.#closed) return;
+    this.#pending.push(record);
+    if (this.#pending.length >= FEED_BATCH) this.#flush();
+    else if (this.#timer === null) {
+      this.#timer = setTimeout(() => this.#flush(), FEED_DELAY_MS);
+      // Feeding a replica must not keep a process alive.
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** The replica's database once every record fed so far is applied: exported in the worker. */
+  snapshot(): Promise<ReplicaSnapshot> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new StoreError('CLOSED', 'the replica was closed'));
+    this.#flush();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.#send({ kind: 'export', id });
+    });
+  }
+
+  /** Ends the worker; pending snapshots reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimer();
+    this.#pending = [];
+    this.#rejectAll(new StoreError('CLOSED', 'the replica was closed'));
+    await this.#port.terminate();
+  }
+
+  #flush(): void {
+    this.#clearTimer();
+    if (this.#pending.length === 0 || this.#failure || this.#closed) return;
+    const records = this.#pending;
+    this.#pending = [];
+    this.#send({ kind: 'apply', records });
+  }
+
+  #send(request: ReplicaRequest, transfer: readonly ArrayBuffer[] = []): void {
+    try {
+      this.#port.post(request, transfer);
+    } catch (error) {
+      this.#fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #receive(reply: ReplicaReply): void {
+    if (reply.kind === 'exported') {
+      const waiter = this.#waiting.get(reply.id);
+      this.#waiting.delete(reply.id);
+      waiter?.resolve({ bytes: reply.bytes, seq: reply.seq });
+      return;
+    }
+    this.#fail(new Error(reply.message));
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure) return;
+    this.#failure = new StoreError('IO', `the checkpoint replica failed: ${error.message}`, { cause: error });
+    this.#clearTimer();
+    this.#pending = [];
+    this.#rejectAll(this.#failure);
+  }
+
+  #rejectAll(error: Error): void {
+    for (const waiter of this.#waiting.values()) waiter.reject(error);
+    this.#waiting.clear();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}
+
+/** The buffer to move with `bytes` when `bytes` spans all of it; otherwise the bytes are copied. */
+function transferable(bytes: Uint8Array): ArrayBuffer[] {
+  const buffer = bytes.buffer;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? [buffer] : [];
+}
