@@ -43,14 +43,27 @@ export interface ScaleFigures {
   readonly fileBytes: number;
   readonly calls: number;
   readonly buildMs: number;
-  readonly checkpointMs?: number;
-  readonly checkpointStallMs?: number;
-  readonly writes?: Summary & { readonly checkpoints: number; readonly checkpointMs: number[]; readonly stallMs: number };
+  /** The checkpoint figures with the export on the writer's thread, and from a replica in a worker. */
+  readonly modes?: readonly ModeFigures[];
   readonly reopenMs?: number;
   readonly rawOpenMs?: number;
   readonly rssBytes?: number;
   readonly error?: string;
 }
+
+/** How a store of one size checkpoints in one mode. */
+export interface ModeFigures {
+  readonly mode: 'thread' | 'replica';
+  readonly checkpointMs: number;
+  readonly checkpointStallMs: number;
+  readonly writes: Summary & { readonly checkpoints: number; readonly checkpointMs: number[]; readonly stallMs: number };
+}
+
+/** The two ways a store checkpoints, side by side: `workerMinBytes` Infinity, and the default (a replica above 16 MiB). */
+const MODES = [
+  { mode: 'thread', label: 'export on the writer’s thread', workerMinBytes: Number.POSITIVE_INFINITY },
+  { mode: 'replica', label: 'replica in a worker thread', workerMinBytes: 0 },
+] as const;
 
 /** The seed queries at 1M calls: median ms and plan of each, before and after migration 0004. */
 export interface SeedFigures {
@@ -105,22 +118,25 @@ async function child<T>(args: string[]): Promise<T> {
 function printScale(sizes: readonly ScaleFigures[], seed: SeedFigures | { error: string }): void {
   console.log(`\nScale (Node ${runtimeNote()}, fs adapter; goals from issue 8: stall ≤ 50 ms, write p99 ≤ 5× p50, seed queries < 50 ms)\n`);
   console.log(
-    '| store | calls | checkpoint | longest event-loop stall in it | writes during checkpoints p50 / p99 (p99÷p50) / max | checkpoints in them | reopen + first query | raw sql.js open | reopen ÷ raw | RSS ÷ file |',
+    '| store | calls | checkpoint | checkpoint time | longest event-loop stall in it | writes during checkpoints p50 / p99 (p99÷p50) / max | checkpoints in them | longest stall in them | reopen + first query | raw sql.js open | reopen ÷ raw | RSS ÷ file |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of sizes) {
     const store = `${(s.fileBytes / MB).toFixed(0)} MB (target ${s.targetMB})`;
-    if (s.error && s.checkpointMs === undefined) {
-      console.log(`| ${s.targetMB} MB | — | FAILED: ${s.error} | | | | | | | |`);
+    if (s.error && s.modes === undefined) {
+      console.log(`| ${s.targetMB} MB | — | FAILED: ${s.error} | | | | | | | | | |`);
       continue;
     }
-    const w = s.writes;
-    const writes = w ? `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}` : '—';
     const ratio = s.reopenMs !== undefined && s.rawOpenMs ? (s.reopenMs / s.rawOpenMs).toFixed(1) : '—';
     const rss = s.rssBytes ? (s.rssBytes / s.fileBytes).toFixed(2) : '—';
-    console.log(
-      `| ${store} | ${s.calls} | ${fmt(s.checkpointMs)} | ${fmt(s.checkpointStallMs)} | ${writes} | ${w ? `${w.checkpoints} (max ${fmt(Math.max(...w.checkpointMs, 0))})` : '—'} | ${fmt(s.reopenMs)} | ${fmt(s.rawOpenMs)} | ${ratio} | ${rss} |${s.error ? ` then FAILED: ${s.error}` : ''}`,
-    );
+    for (const m of s.modes ?? []) {
+      const w = m.writes;
+      const writes = `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}`;
+      const label = MODES.find((x) => x.mode === m.mode)!.label;
+      console.log(
+        `| ${store} | ${s.calls} | ${label} | ${fmt(m.checkpointMs)} | ${fmt(m.checkpointStallMs)} | ${writes} | ${w.checkpoints} (max ${fmt(Math.max(...w.checkpointMs, 0))}) | ${fmt(w.stallMs)} | ${fmt(s.reopenMs)} | ${fmt(s.rawOpenMs)} | ${ratio} | ${rss} |${s.error ? ` then FAILED: ${s.error}` : ''}`,
+      );
+    }
   }
   if ('error' in seed) {
     console.log(`\nseed queries at 1M calls: FAILED: ${seed.error}`);
@@ -187,7 +203,11 @@ function buildNative(path: string, target: number): { calls: number } {
   return { calls };
 }
 
-/** The fs adapter, its checkpoints timed. */
+/**
+ * The fs adapter, its checkpoints timed: a checkpoint on the writer's thread from start to end;
+ * one from the replica from the adapter's preparation (the replica's export is done by then) to
+ * its commit.
+ */
 function timedCheckpoints(inner: PersistenceAdapter, into: number[]): PersistenceAdapter {
   return {
     location: inner.location,
@@ -198,6 +218,18 @@ function timedCheckpoints(inner: PersistenceAdapter, into: number[]): Persistenc
       await inner.checkpoint(snapshot);
       into.push(performance.now() - t);
     },
+    async prepareCheckpoint(snapshot) {
+      const t = performance.now();
+      const prepared = await inner.prepareCheckpoint!(snapshot);
+      return {
+        async commit(keep) {
+          await prepared.commit(keep);
+          into.push(performance.now() - t);
+        },
+        discard: () => prepared.discard(),
+      };
+    },
+    spawnReplica: () => inner.spawnReplica!(),
     close: () => inner.close(),
   };
 }
@@ -205,6 +237,55 @@ function timedCheckpoints(inner: PersistenceAdapter, into: number[]): Persistenc
 function recordInput(i: number) {
   const p = payload(i);
   return { mission: 'bench-mission', toolName: p.toolName, args: p.args, result: p.result, durationMs: p.durationMs, success: p.success };
+}
+
+/**
+ * One mode on the store at `path`: a checkpoint under a stall monitor after 500 writes left in
+ * the log, then writes while background checkpoints run (a small log limit makes them come every
+ * ~1,500 writes).
+ */
+async function checkpointFigures(path: string, mode: ModeFigures['mode'], workerMinBytes: number): Promise<ModeFigures> {
+  let store = await openStore({ adapter: fsAdapter(path), checkpoint: { workerMinBytes } });
+  for (let i = 0; i < 500; i++) {
+    await store.toolCalls.record(recordInput(i));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const monitor = new StallMonitor();
+  monitor.start();
+  let t = performance.now();
+  await store.checkpoint();
+  const checkpointTime = performance.now() - t;
+  const checkpointStallMs = await monitor.stop();
+  await store.close();
+
+  const checkpointMs: number[] = [];
+  store = await openStore({
+    adapter: timedCheckpoints(fsAdapter(path), checkpointMs),
+    checkpoint: { maxLogBytes: WRITE_CHECKPOINT_BYTES, minLogBytes: WRITE_CHECKPOINT_BYTES, workerMinBytes },
+  });
+  const samples: number[] = [];
+  monitor.start();
+  for (let i = 0; i < WRITES; i++) {
+    t = performance.now();
+    await store.toolCalls.record(recordInput(i));
+    samples.push(performance.now() - t);
+    // An agent awaits other things between two tool calls (the model, the tool): the event
+    // loop turns, and the replica's replies come in. Not timed.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  // The last background checkpoint ends before close() would take one of its own.
+  const waitFrom = performance.now();
+  while (checkpointMs.length < Math.floor((WRITES * 700) / WRITE_CHECKPOINT_BYTES) && performance.now() - waitFrom < 120_000) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const stallMs = await monitor.stop();
+  await store.close();
+  return {
+    mode,
+    checkpointMs: checkpointTime,
+    checkpointStallMs,
+    writes: { ...summarize(samples), checkpoints: checkpointMs.length, checkpointMs: [...checkpointMs], stallMs },
+  };
 }
 
 async function scaleSize(targetMB: number): Promise<ScaleFigures> {
@@ -218,33 +299,13 @@ async function scaleSize(targetMB: number): Promise<ScaleFigures> {
     await (await openStore({ adapter: fsAdapter(path) })).close();
     Object.assign(figures, { calls, buildMs: performance.now() - t, fileBytes: statSync(path).size });
 
-    // A checkpoint under a stall monitor, after 500 writes left in the log.
-    let store: SQLiteStore = await openStore({ adapter: fsAdapter(path) });
-    for (let i = 0; i < 500; i++) await store.toolCalls.record(recordInput(i));
-    const monitor = new StallMonitor();
-    monitor.start();
-    t = performance.now();
-    await store.checkpoint();
-    figures.checkpointMs = performance.now() - t;
-    figures.checkpointStallMs = await monitor.stop();
-    await store.close();
-
-    // Writes while background checkpoints run: a small log limit makes them come every ~1,500 writes.
-    const checkpointMs: number[] = [];
-    store = await openStore({
-      adapter: timedCheckpoints(fsAdapter(path), checkpointMs),
-      checkpoint: { maxLogBytes: WRITE_CHECKPOINT_BYTES, minLogBytes: WRITE_CHECKPOINT_BYTES },
-    });
-    const samples: number[] = [];
-    monitor.start();
-    for (let i = 0; i < WRITES; i++) {
-      t = performance.now();
-      await store.toolCalls.record(recordInput(i));
-      samples.push(performance.now() - t);
+    let store: SQLiteStore;
+    const modes: ModeFigures[] = [];
+    for (const { mode, workerMinBytes } of MODES) {
+      process.stderr.write(`    · ${mode}\n`);
+      modes.push(await checkpointFigures(path, mode, workerMinBytes));
     }
-    const stallMs = await monitor.stop();
-    figures.writes = { ...summarize(samples), checkpoints: checkpointMs.length, checkpointMs: [...checkpointMs], stallMs };
-    await store.close();
+    figures.modes = modes;
     figures.fileBytes = statSync(path).size;
 
     // Reopen, beside raw sql.js opening the same file.

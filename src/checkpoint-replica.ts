@@ -6,6 +6,12 @@ import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
 const FEED_DELAY_MS = 20;
 /** ...or as soon as this many are waiting. */
 const FEED_BATCH = 512;
+/**
+ * A snapshot not back after this long means the worker hangs: the replica is given up (and the
+ * store exports on its own thread), so a checkpoint or close() never waits forever. Exporting
+ * and applying a long backlog at the engine's size limit takes well under a minute.
+ */
+const SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
 
 /** A snapshot a replica exported: the database holding every commit up to `seq`. */
 export interface ReplicaSnapshot {
@@ -73,7 +79,19 @@ export class CheckpointReplica {
     this.#flush();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
+      const timer = setTimeout(() => this.#fail(new Error(`no snapshot after ${SNAPSHOT_TIMEOUT_MS / 1000} s`)), SNAPSHOT_TIMEOUT_MS);
+      (timer as { unref?: () => void }).unref?.();
+      const settle = () => clearTimeout(timer);
+      this.#waiting.set(id, {
+        resolve: (snapshot) => {
+          settle();
+          resolve(snapshot);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
       this.#send({ kind: 'export', id });
     });
   }

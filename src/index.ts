@@ -32,7 +32,16 @@ export type { Migration } from './migrations.js';
 export { schemaMigrations } from './migrations.js';
 export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepository, MissionStatus } from './missions.js';
 export { MISSION_TRANSITIONS } from './missions.js';
-export type { LoadedState, LogTail, PersistenceAdapter } from './persistence-adapter.js';
+export type {
+  LoadedState,
+  LogTail,
+  PersistenceAdapter,
+  PreparedCheckpoint,
+  ReplicaEndpoint,
+  ReplicaPort,
+  ShareEvents,
+  StoreShare,
+} from './persistence-adapter.js';
 export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartPlaybookRunInput } from './playbook-runs.js';
 export type { QueryParams, QueryValue, RunResult } from './raw-query.js';
 export type { RetentionPolicy, RetentionSweep } from './retention.js';

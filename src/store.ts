@@ -887,7 +887,7 @@ export class SQLiteStore {
   async #checkpointNow(carriesChanges = false): Promise<void> {
     if (!carriesChanges && this.#usableReplica()) {
       try {
-        await this.#checkpointFromReplica((commit) => commit());
+        await this.#checkpointFromReplica((commit) => commit(), false);
         return;
       } catch (error) {
         // The replica failed (#usableReplica drops it and warns): this thread exports instead.
@@ -906,17 +906,21 @@ export class SQLiteStore {
    * rewrite) takes a turn. The records appended meanwhile stay in the log.
    */
   #checkpointInBackground(): Promise<void> {
-    return this.#checkpointFromReplica((commit) => this.#queue.run(commit, 'a checkpoint from the replica'));
+    return this.#checkpointFromReplica((commit) => this.#queue.run(commit, 'a checkpoint from the replica'), true);
   }
 
-  /** Exports from the replica, prepares, then commits through `inTurn` (the queue, or now when already in a turn). */
-  async #checkpointFromReplica(inTurn: (commit: () => Promise<void>) => Promise<void>): Promise<void> {
+  /**
+   * Exports from the replica, prepares, then commits through `inTurn` (the queue, or now when
+   * already in a turn: close() too, after it marked the store closed). A `background` one gives
+   * up once the store closes.
+   */
+  async #checkpointFromReplica(inTurn: (commit: () => Promise<void>) => Promise<void>, background: boolean): Promise<void> {
     const replica = this.#checkpointReplica!;
     const generation = this.#journal.generation;
     const preparing = (async () => {
       const { bytes, seq } = await replica.snapshot();
       // A checkpoint this replica's lineage does not hold (VACUUM, a schema change) landed meanwhile.
-      if (this.#closed || this.#journal.generation !== generation) return null;
+      if ((background && this.#closed) || this.#journal.generation !== generation) return null;
       return this.#journal.prepareCheckpoint(bytes, seq);
     })();
     this.#preparing = preparing;
@@ -929,7 +933,7 @@ export class SQLiteStore {
     if (!prepared) return;
     const ready = prepared;
     await inTurn(async () => {
-      if (this.#closed) {
+      if (background && this.#closed) {
         await ready.discard();
         return;
       }
