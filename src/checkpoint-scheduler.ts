@@ -35,6 +35,7 @@ export class CheckpointScheduler {
   readonly #options: CheckpointSchedulerOptions;
   readonly #now: () => number;
   #queued = false;
+  #inBackground = false;
   #failures = 0;
   #retryAtBytes = 0;
   #retryAtMs = 0;
@@ -42,6 +43,16 @@ export class CheckpointScheduler {
   constructor(options: CheckpointSchedulerOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => Date.now());
+  }
+
+  /**
+   * True while a checkpoint runs in the background and the log has grown past twice its limit:
+   * the writes come so fast, each resolving without the event loop turning (synchronous
+   * appends), that the checkpoint's own steps (the replica's reply, the snapshot's writes) cannot
+   * run. The store then lets the event loop turn once per write until it lands.
+   */
+  get lagging(): boolean {
+    return this.#inBackground && this.#options.log.logBytes > 2 * this.#options.log.checkpointLimit;
   }
 
   /** Failed background checkpoints since the last one that succeeded. */
@@ -56,12 +67,15 @@ export class CheckpointScheduler {
     const background = this.#options.background?.() ?? null;
     if (background) {
       // Queued until it ends, so two never overlap.
+      this.#inBackground = true;
       background.then(
         () => {
           this.#queued = false;
+          this.#inBackground = false;
         },
         (error: unknown) => {
           this.#queued = false;
+          this.#inBackground = false;
           this.#failed(error);
         },
       );

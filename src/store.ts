@@ -784,6 +784,7 @@ export class SQLiteStore {
     }
     if (changes && this.#feed.active) this.#feed.emit({ seq, changes: changesOf(changes) });
     this.#scheduler.afterWrite();
+    if (this.#scheduler.lagging) await turnOfEventLoop();
     items.forEach((item, index) => {
       const outcome = outcomes[index]!;
       if (outcome.ok) item.resolve(outcome.value);
@@ -843,6 +844,7 @@ export class SQLiteStore {
     }
     if (changes && this.#feed.active) this.#feed.emit({ seq, changes: changesOf(changes) });
     this.#scheduler.afterWrite();
+    if (this.#scheduler.lagging) await turnOfEventLoop();
     return result;
   }
 
@@ -1013,6 +1015,11 @@ export class SQLiteStore {
       );
     }
   }
+}
+
+/** Resolves after one turn of the event loop (timers, I/O callbacks and messages run meanwhile). */
+function turnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** The default of CheckpointPolicy.workerMinBytes. */

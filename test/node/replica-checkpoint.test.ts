@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,6 +180,28 @@ describe('checkpoints taken from a replica in a worker thread (fs)', () => {
     expect(await count(reader)).toBe(written);
     await reader.close();
     await store.close();
+  });
+
+  it('a loop that never lets the event loop turn between writes still sees background checkpoints land', async () => {
+    const dir = join(root, 'tight');
+    await mkdir(dir);
+    const path = join(dir, 'store.db');
+    const store = await openStore({ adapter: fsAdapter(path, { blockingAppends: true }), checkpoint: EAGER });
+    const mission = await store.missions.create({ phase: 'PLANNING' });
+    const inodes = new Set<number>([statSync(path).ino]);
+    let written = 0;
+    // Synchronous appends: each write resolves through microtasks alone, so without the store's
+    // yielding the replica's reply and the snapshot's writes would wait for the loop to end.
+    while (inodes.size < 3) {
+      await store.toolCalls.record({ mission: mission.id, toolName: 'grep', args: { written, pad }, success: true });
+      written++;
+      if (written % 100 === 0) inodes.add(statSync(path).ino);
+      expect(written, 'background checkpoints land during the loop').toBeLessThan(20_000);
+    }
+    await store.close();
+    const reopened = await openStore({ adapter: fsAdapter(path) });
+    expect(await count(reopened)).toBe(written);
+    await reopened.close();
   });
 
   it('explicit checkpoint() and close() go through the replica and leave no log behind', async () => {
