@@ -2,12 +2,14 @@
  * The bench's "scale" section in Node (fs adapter): for each size in BENCH_SCALE (MB, default
  * 100,500,1000) a store is built, then checkpointed under a stall monitor, written to while
  * background checkpoints run, and reopened beside raw sql.js; then the seed's three queries run
- * at 1M tool calls, before and after migration 0004. Each size runs in a child process of its
- * own, so RSS is that store's alone (sql.js's wasm heap never shrinks). `npm run bench` runs it
- * after the other Node figures; `tsx bench/node-scale.ts` runs it alone.
+ * at 1M tool calls, before and after migration 0004, and where the planning query's time goes
+ * (BENCH_SEED_KEEP=<path> keeps a copy of that store, a fifth of its calls in PLANNING missions).
+ * Each size runs in a child process of its own, so RSS is that store's alone (sql.js's wasm heap
+ * never shrinks). `npm run bench` runs it after the other Node figures; `tsx bench/node-scale.ts`
+ * runs it alone.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -507,6 +509,8 @@ async function seedQueries(): Promise<SeedFigures> {
     }
     await store.run(sharePhases(SHARES[0]!.every));
     await store.close();
+    // To time other engines on the same file, e.g. the sqlite3 shell (docs/benchmarks.md, "Scale").
+    if (process.env.BENCH_SEED_KEEP) copyFileSync(path, process.env.BENCH_SEED_KEEP);
     const planning = await planningCosts(path);
     return { calls: SEED_CALLS, fileBytes: statSync(path).size, migrationMs, queries, planning };
   } finally {
