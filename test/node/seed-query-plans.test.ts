@@ -114,7 +114,7 @@ describe("the seed's queries, as the README shows them, under EXPLAIN QUERY PLAN
       ['missions', 'idx_missions_phase', '10000 2000'],
       ['missions', 'idx_missions_status', '10000 5000'],
       ['missions', 'sqlite_autoindex_missions_1', '10000 1'],
-    ])
+    ] as const)
       await store.run('INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)', [tbl, idx, stat]);
     // Loads the statistics just written into the planner.
     await store.run('ANALYZE sqlite_schema');
