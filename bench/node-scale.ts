@@ -307,9 +307,10 @@ async function scaleSize(targetMB: number): Promise<ScaleFigures> {
 
 /**
  * 1M tool calls over 10,000 missions of five phases (a fifth of them, so a fifth of the calls,
- * in PLANNING), one call a second up to now, 2% failed, and two decisions per mission.
+ * in PLANNING), one call a second up to now, 2% failed, and two decisions per mission, written
+ * by native SQLite at schema `version` (the Chromium scale bench loads the same store).
  */
-function buildSeedStore(path: string, version: number): void {
+export function buildSeedStore(path: string, version: number): void {
   const db = new Database(path);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
@@ -383,7 +384,7 @@ async function timeQueries(store: SQLiteStore, variant: string, into: SeedFigure
  * = 0` stay in PLANNING (every mission has 100 calls). 20% is the store as built (five phases in
  * turn); the others move the rest of those missions on to REVIEW, as setPhase would.
  */
-const SHARES = [
+export const SHARES = [
   { percent: 20, every: 5 },
   { percent: 10, every: 10 },
   { percent: 5, every: 20 },
@@ -391,7 +392,7 @@ const SHARES = [
 ] as const;
 
 /** Sets the phases of the missions built in PLANNING so that those with `id % every = 0` stay in it. */
-function sharePhases(every: number): string {
+export function sharePhases(every: number): string {
   return `UPDATE missions SET phase = CASE WHEN id % ${every} = 0 THEN 'PLANNING' ELSE 'REVIEW' END WHERE id % 5 = 0`;
 }
 
