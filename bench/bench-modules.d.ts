@@ -17,6 +17,7 @@ declare module 'better-sqlite3' {
   interface Statement {
     run(...params: unknown[]): RunResult;
     get(...params: unknown[]): unknown;
+    all(...params: unknown[]): unknown[];
   }
   class Database {
     constructor(path: string);

@@ -2,27 +2,96 @@
  * `npm run bench` (browser scale): for each size in BENCH_SCALE_BROWSER (MB, default 100,500),
  * headless Chromium fills a store on IndexedDB, checkpoints it while a 1 ms timer watches the
  * main thread, times writes while background checkpoints run, and reopens it. A step that fails
- * (today a checkpoint above ~150 MB) prints as a result line. Writes bench/results/browser-scale.json.
+ * (today a checkpoint above ~150 MB) prints as a result line. Then the seed's queries at 1M tool
+ * calls, in the page (BENCH_SEED_BROWSER=0 skips them). Writes bench/results/browser-scale.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { createServer } from 'vite';
 import { describeChromium, findChromium } from '../scripts/chromium.js';
 import type { PageScaleFigures } from './browser/scale-page.js';
+import { buildSeedStore, SHARES, sharePhases } from './node-scale.js';
+import { SEED_QUERIES } from './seed-queries.js';
 import { summarize } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
+/** The schema version the seed store is built at: all of schema/. */
+const SCHEMA_VERSION = readdirSync(join(ROOT, 'schema')).filter((file) => file.endsWith('.sql')).length;
 const SIZES = (process.env.BENCH_SCALE_BROWSER ?? '100,500')
   .split(',')
   .map(Number)
   .filter((n) => n > 0);
 
 const fmt = (ms: number | undefined) => (ms === undefined ? '—' : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
+/** The seed queries timed in the page: each at a fifth of the calls in PLANNING missions, then the planning query at each share. */
+interface SeedInPage {
+  readonly bytes: number;
+  readonly queries: { name: string; share: string; rows: number; medianMs: number }[];
+}
+
+/**
+ * Builds node-scale's 1M-call seed store (native SQLite) under the served root, and has the page
+ * fetch it into a memory adapter and time the seed's queries through `store.query`: the same
+ * sql.js and the same store as in Node, on Chromium's wasm engine.
+ */
+async function seedInPage(page: Page): Promise<SeedInPage | { error: string }> {
+  process.stderr.write('  · browser scale: the seed queries at 1M tool calls (built natively, loaded into the page)\n');
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, 'bench/results/seed-'));
+  try {
+    buildSeedStore(join(dir, 'seed.db'), SCHEMA_VERSION);
+    const url = `/${relative(ROOT, join(dir, 'seed.db')).split(sep).join('/')}`;
+    return await page.evaluate(
+      async ({ url, queries, shares }) => {
+        // No named functions in here: tsx would wrap them in a helper the page does not have.
+        // Loaded by URL from the served root, as the scale page loads the package (dist/).
+        const [index, memory] = ['/dist/index.js', '/dist/adapters/memory.js'];
+        const { openStore } = (await import(/* @vite-ignore */ index)) as typeof import('agent-ops-store');
+        const { MemoryVolume, memoryAdapter } = (await import(
+          /* @vite-ignore */ memory
+        )) as typeof import('agent-ops-store/adapters/memory');
+        const volume = new MemoryVolume();
+        volume.snapshot = new Uint8Array(await (await fetch(url)).arrayBuffer());
+        const bytes = volume.snapshot.byteLength;
+        const store = await openStore({ adapter: memoryAdapter(volume) });
+        const out: { name: string; share: string; rows: number; medianMs: number }[] = [];
+        // Every query at the first share, then the planning query at each of the others.
+        const runs = [
+          ...queries.map((q) => ({ ...q, share: shares[0]!, phases: '' })),
+          ...shares.slice(1).map((share) => ({ ...queries[0]!, share, phases: share.phases })),
+        ];
+        for (const run of runs) {
+          if (run.phases) await store.run(run.phases);
+          const times: number[] = [];
+          let rows = 0;
+          for (let r = 0; r < 5; r++) {
+            const t = performance.now();
+            rows = (await store.query(run.sql)).length;
+            times.push(performance.now() - t);
+          }
+          out.push({ name: run.name, share: `${run.share.percent}%`, rows, medianMs: times.sort((a, b) => a - b)[2]! });
+        }
+        await store.close();
+        return { bytes, queries: out };
+      },
+      {
+        url,
+        queries: SEED_QUERIES.map((q) => ({ name: q.name, sql: q.sql })),
+        shares: SHARES.map((s) => ({ percent: s.percent, phases: sharePhases(s.every) })),
+      },
+    );
+  } catch (error) {
+    return { error: String(error).split('\n')[0]! };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const server = await createServer({
   root: ROOT,
@@ -46,6 +115,7 @@ console.log(describeChromium(found));
 const profile = mkdtempSync(join(tmpdir(), 'aos-bench-scale-chromium-'));
 const context = await chromium.launchPersistentContext(profile, { ...found.launchOptions, headless: true });
 const results: PageScaleFigures[] = [];
+let seed: SeedInPage | { error: string } | undefined;
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (error) => process.stderr.write(`page error: ${error}\n`));
@@ -67,6 +137,7 @@ try {
       results.push({ targetBytes: size * MB, reopenError: `the page failed: ${String(error).split('\n')[0]}` });
     }
   }
+  if (process.env.BENCH_SEED_BROWSER !== '0') seed = await seedInPage(page);
 } finally {
   await context.close();
   await server.close();
@@ -95,11 +166,25 @@ for (const r of results) {
     `| ${store} | ${r.calls ?? '—'} | ${fmt(r.fillMs)} | ${checkpoint} | ${fmt(r.checkpointStallMs)} | ${writes} | ${cps} | ${reopen} |`,
   );
 }
+if (seed && 'error' in seed) console.log(`\nseed queries at 1M calls in Chromium: FAILED: ${seed.error}`);
+else if (seed) {
+  console.log(
+    `\nThe seed's queries at 1M tool calls in Chromium (the store bench/node-scale.ts builds, ${(seed.bytes / MB).toFixed(0)} MB, loaded into a memory adapter; store.query, wall time, median of 5):\n`,
+  );
+  console.log('| query | calls in PLANNING missions | rows | median of 5 | goal < 50 ms |');
+  console.log('| --- | --- | ---: | ---: | --- |');
+  for (const q of seed.queries) {
+    console.log(`| ${q.name} | ${q.share} | ${q.rows} | ${fmt(q.medianMs)} | ${q.medianMs < 50 ? 'met' : 'MISSED'} |`);
+  }
+}
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(
   join(ROOT, 'bench/results/browser-scale.json'),
   JSON.stringify(
-    results.map(({ writes, ...r }) => ({ ...r, writes: writes && writes.length > 0 ? summarize(writes) : undefined })),
+    {
+      sizes: results.map(({ writes, ...r }) => ({ ...r, writes: writes && writes.length > 0 ? summarize(writes) : undefined })),
+      seed,
+    },
     null,
     2,
   ),

@@ -2,12 +2,14 @@
  * The bench's "scale" section in Node (fs adapter): for each size in BENCH_SCALE (MB, default
  * 100,500,1000) a store is built, then checkpointed under a stall monitor, written to while
  * background checkpoints run, and reopened beside raw sql.js; then the seed's three queries run
- * at 1M tool calls, before and after migration 0004. Each size runs in a child process of its
- * own, so RSS is that store's alone (sql.js's wasm heap never shrinks). `npm run bench` runs it
- * after the other Node figures; `tsx bench/node-scale.ts` runs it alone.
+ * at 1M tool calls, before and after migration 0004, and where the planning query's time goes
+ * (BENCH_SEED_KEEP=<path> keeps a copy of that store, a fifth of its calls in PLANNING missions).
+ * Each size runs in a child process of its own, so RSS is that store's alone (sql.js's wasm heap
+ * never shrinks). `npm run bench` runs it after the other Node figures; `tsx bench/node-scale.ts`
+ * runs it alone.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +73,24 @@ export interface SeedFigures {
   readonly fileBytes: number;
   readonly migrationMs: number;
   readonly queries: { name: string; variant: string; rows: number; medianMs: number; plan: string }[];
+  readonly planning: PlanningCosts;
+}
+
+/** One engine's median ms for the planning query and for the parts of it that attribute its cost. */
+export interface PlanningSplit {
+  /** The join alone: `SELECT COUNT(*)` over the same FROM and WHERE (walks the same index entries). */
+  readonly joinMs: number;
+  /** The join plus reading each call's tool_name: `SELECT COUNT(tool_name)`. */
+  readonly readMs: number;
+  /** The query as written: the above plus the sort GROUP BY needs. */
+  readonly queryMs: number;
+}
+
+/** Where the planning query's time goes, in raw sql.js (CPU ms) and native SQLite, by share and by index or setting. */
+export interface PlanningCosts {
+  readonly versions: string;
+  readonly shares: { percent: number; calls: number; sqljs: PlanningSplit; native: PlanningSplit }[];
+  readonly alternatives: { change: string; plan: string; sqljsMs: number; nativeMs: number }[];
 }
 
 function runtimeNote(): string {
@@ -150,6 +170,23 @@ function printScale(sizes: readonly ScaleFigures[], seed: SeedFigures | { error:
   for (const q of seed.queries) {
     console.log(`| ${q.name} | ${q.variant} | ${q.rows} | ${fmt(q.medianMs)} | ${q.medianMs < 50 ? 'met' : 'MISSED'} | ${q.plan} |`);
   }
+  printPlanningCosts(seed.planning);
+}
+
+function printPlanningCosts(costs: PlanningCosts): void {
+  console.log(
+    `\nWhere the planning query's time goes: median CPU ms of 7 in ${costs.versions} (better-sqlite3), on the same file. join = SELECT COUNT(*) with the same FROM and WHERE; read = COUNT(tool_name); sort = the query − read, the cost of GROUP BY's sort:\n`,
+  );
+  console.log('| calls in PLANNING missions | sql.js: query | join | read | sort | native: query | join | read | sort |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const parts = (p: PlanningSplit) => `${fmt(p.queryMs)} | ${fmt(p.joinMs)} | ${fmt(p.readMs - p.joinMs)} | ${fmt(p.queryMs - p.readMs)}`;
+  for (const s of costs.shares) console.log(`| ${s.percent}% (${s.calls}) | ${parts(s.sqljs)} | ${parts(s.native)} |`);
+  console.log(
+    `\nAt ${costs.shares[0]!.percent}% of the calls in PLANNING missions, other indexes, statistics and settings (the query as written unless named):\n`,
+  );
+  console.log('| change | plan in sql.js | sql.js | native |');
+  console.log('| --- | --- | ---: | ---: |');
+  for (const a of costs.alternatives) console.log(`| ${a.change} | ${a.plan} | ${fmt(a.sqljsMs)} | ${fmt(a.nativeMs)} |`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,9 +368,10 @@ async function scaleSize(targetMB: number): Promise<ScaleFigures> {
 
 /**
  * 1M tool calls over 10,000 missions of five phases (a fifth of them, so a fifth of the calls,
- * in PLANNING), one call a second up to now, 2% failed, and two decisions per mission.
+ * in PLANNING), one call a second up to now, 2% failed, and two decisions per mission, written
+ * by native SQLite at schema `version` (the Chromium scale bench loads the same store).
  */
-function buildSeedStore(path: string, version: number): void {
+export function buildSeedStore(path: string, version: number): void {
   const db = new Database(path);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
@@ -402,6 +440,120 @@ async function timeQueries(store: SQLiteStore, variant: string, into: SeedFigure
   }
 }
 
+/**
+ * The shares of the calls in PLANNING missions the planning query is timed at: missions `id % every
+ * = 0` stay in PLANNING (every mission has 100 calls). 20% is the store as built (five phases in
+ * turn); the others move the rest of those missions on to REVIEW, as setPhase would.
+ */
+export const SHARES = [
+  { percent: 20, every: 5 },
+  { percent: 10, every: 10 },
+  { percent: 5, every: 20 },
+  { percent: 2, every: 50 },
+] as const;
+
+/** Sets the phases of the missions built in PLANNING so that those with `id % every = 0` stay in it. */
+export function sharePhases(every: number): string {
+  return `UPDATE missions SET phase = CASE WHEN id % ${every} = 0 THEN 'PLANNING' ELSE 'REVIEW' END WHERE id % 5 = 0`;
+}
+
+const PLANNING_FROM = "FROM tool_calls JOIN missions ON tool_calls.mission_id = missions.id WHERE missions.phase = 'PLANNING'";
+
+/** One engine on the seed store's file: runs SQL, prints plans, times queries. */
+interface Engine {
+  readonly version: string;
+  exec(sql: string): void;
+  plan(sql: string): string;
+  /** Median CPU ms of `runs` runs: each query runs synchronously on this thread, and on a shared machine CPU time is steadier than wall time. */
+  median(sql: string, runs?: number): number;
+  close(): void;
+}
+
+function cpuMedian(runs: number, once: () => void): number {
+  const times = Array.from({ length: runs }, () => {
+    const before = process.cpuUsage();
+    once();
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 1000;
+  }).sort((a, b) => a - b);
+  return times[Math.floor(runs / 2)]!;
+}
+
+/** sql.js (the store's engine) on the file's bytes, with the store's pragmas. */
+async function sqljsEngine(path: string): Promise<Engine> {
+  const SQL = await initSqlJs();
+  const db = new SQL.Database(readFileSync(path));
+  db.exec(
+    'PRAGMA temp_store = MEMORY; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_spill = 16384',
+  );
+  return {
+    version: String(db.exec('SELECT sqlite_version()')[0]!.values[0]![0]),
+    exec: (sql) => db.exec(sql),
+    plan: (sql) => (db.exec(`EXPLAIN QUERY PLAN ${sql}`)[0]?.values ?? []).map((row: unknown[]) => String(row[3])).join('; '),
+    median: (sql, runs = 7) => cpuMedian(runs, () => db.exec(sql)),
+    close: () => db.close(),
+  };
+}
+
+/** Native SQLite (better-sqlite3) on the same file. */
+function nativeEngine(db: Database): Engine {
+  return {
+    version: String((db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v),
+    exec: (sql) => db.exec(sql),
+    plan: (sql) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((row) => row.detail).join('; '),
+    median: (sql, runs = 7) => cpuMedian(runs, () => db.prepare(sql).all()),
+    close: () => db.close(),
+  };
+}
+
+function split(engine: Engine): PlanningSplit {
+  return {
+    joinMs: engine.median(`SELECT COUNT(*) ${PLANNING_FROM}`),
+    readMs: engine.median(`SELECT COUNT(tool_name) ${PLANNING_FROM}`),
+    queryMs: engine.median(SEED_QUERIES[0]!.sql),
+  };
+}
+
+/**
+ * The planning query's cost by share, split into the join, reading tool_name and the GROUP BY sort,
+ * in sql.js and in native SQLite; then, at a fifth of the calls, what statistics, another index and
+ * sql.js's sorter settings change. The variants only attribute cost: the query timed is the README's text.
+ */
+async function planningCosts(path: string): Promise<PlanningCosts> {
+  const db = new Database(path);
+  const engines = [await sqljsEngine(path), nativeEngine(db)] as const;
+  const [sqljs, native] = engines;
+  const both = (sql: string) => {
+    for (const engine of engines) engine.exec(sql);
+  };
+  try {
+    const shares: PlanningCosts['shares'] = [];
+    for (const share of SHARES) {
+      both(sharePhases(share.every));
+      shares.push({ percent: share.percent, calls: SEED_CALLS / share.every, sqljs: split(sqljs), native: split(native) });
+    }
+    both(sharePhases(SHARES[0]!.every));
+    const query = SEED_QUERIES[0]!.sql;
+    const alternatives: PlanningCosts['alternatives'] = [];
+    const row = (change: string, sql = query) =>
+      alternatives.push({ change, plan: sqljs.plan(sql), sqljsMs: sqljs.median(sql), nativeMs: native.median(sql) });
+    row('0004 as shipped');
+    // With temp_store = MEMORY (the store's) SQLite's sorter mallocs each row; otherwise it fills
+    // one buffer and spills to temp files past cache_size, here set too large to spill.
+    sqljs.exec('PRAGMA temp_store = DEFAULT; PRAGMA cache_size = -200000');
+    row('temp_store = DEFAULT, cache_size = 200 MB (the sort never spills)');
+    sqljs.exec('PRAGMA temp_store = MEMORY; PRAGMA cache_size = -2000');
+    both('ANALYZE');
+    row('+ ANALYZE (sqlite_stat1)');
+    both('CREATE INDEX idx_try_tool_mission ON tool_calls(tool_name, mission_id); ANALYZE');
+    row("+ tool_calls(tool_name, mission_id) and ANALYZE: the planner's choice");
+    row('the same, tool_calls first (CROSS JOIN): no sort, every call read', query.replace('JOIN missions', 'CROSS JOIN missions'));
+    return { versions: `sql.js (SQLite ${sqljs.version}), native SQLite ${native.version}`, shares, alternatives };
+  } finally {
+    for (const engine of engines) engine.close();
+  }
+}
+
 async function seedQueries(): Promise<SeedFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'aos-scale-seed-'));
   const path = join(dir, 'seed.db');
@@ -416,11 +568,18 @@ async function seedQueries(): Promise<SeedFigures> {
     store = await openStore({ adapter: fsAdapter(path) });
     const migrationMs = performance.now() - t;
     await timeQueries(store, 'with 0004; a fifth of the calls in PLANNING missions', queries);
-    // A mission's phase is where it is now: in an older store most missions have moved on.
-    await store.run("UPDATE missions SET phase = 'REVIEW' WHERE phase = 'PLANNING' AND id % 50 <> 0");
-    await timeQueries(store, 'with 0004; 2% of the calls in PLANNING missions', queries, SEED_QUERIES[0]!.name);
+    for (const share of SHARES.slice(1)) {
+      await store.run(sharePhases(share.every));
+      await timeQueries(store, `with 0004; ${share.percent}% of the calls in PLANNING missions`, queries, SEED_QUERIES[0]!.name);
+    }
+    await store.run(sharePhases(SHARES[0]!.every));
     await store.close();
-    return { calls: SEED_CALLS, fileBytes: statSync(path).size, migrationMs, queries };
+    // To time other engines on the same file, e.g. the sqlite3 shell (docs/benchmarks.md, "Scale").
+    if (process.env.BENCH_SEED_KEEP) copyFileSync(path, process.env.BENCH_SEED_KEEP);
+    // Before planningCosts, whose native half adds an index and statistics to the file.
+    const fileBytes = statSync(path).size;
+    const planning = await planningCosts(path);
+    return { calls: SEED_CALLS, fileBytes, migrationMs, queries, planning };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
