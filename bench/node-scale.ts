@@ -336,7 +336,6 @@ async function scaleSize(targetMB: number): Promise<ScaleFigures> {
     await (await openStore({ adapter: fsAdapter(path) })).close();
     Object.assign(figures, { calls, buildMs: performance.now() - t, fileBytes: statSync(path).size });
 
-    let store: SQLiteStore;
     const modes: ModeFigures[] = [];
     for (const { mode, workerMinBytes } of MODES) {
       process.stderr.write(`    · ${mode}\n`);
@@ -353,7 +352,7 @@ async function scaleSize(targetMB: number): Promise<ScaleFigures> {
     figures.rawOpenMs = performance.now() - t;
     raw.close();
     t = performance.now();
-    store = await openStore({ adapter: fsAdapter(path) });
+    const store = await openStore({ adapter: fsAdapter(path) });
     await store.query('SELECT count(*) FROM tool_calls');
     figures.reopenMs = performance.now() - t;
     figures.rssBytes = process.memoryUsage().rss;
