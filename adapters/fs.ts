@@ -414,11 +414,21 @@ async function readRange(fd: number, start: number, end: number): Promise<Uint8A
   return bytes;
 }
 
+/**
+ * A snapshot is flushed every this many bytes while it is written, not only at the end: the
+ * disk then never holds more than this of it unwritten, so a log append's flush (which may
+ * have to wait for the file system's other dirty data) stays short while a checkpoint runs.
+ */
+const SNAPSHOT_FLUSH_BYTES = 32 << 20;
+
 /** Creates `path` with `bytes` and fsyncs it. */
 async function writeNewFileSynced(path: string, bytes: Uint8Array): Promise<void> {
   const fd = await openFd(path, 'wx');
   try {
-    await writeAll(fd, bytes, 0);
+    for (let at = 0; at < bytes.length; at += SNAPSHOT_FLUSH_BYTES) {
+      await writeAll(fd, bytes.subarray(at, Math.min(bytes.length, at + SNAPSHOT_FLUSH_BYTES)), at);
+      if (at + SNAPSHOT_FLUSH_BYTES < bytes.length) await fdatasyncFd(fd);
+    }
     await fsyncFd(fd);
   } finally {
     await closeFd(fd);
