@@ -34,16 +34,17 @@ export class CheckpointReplica {
   #closed = false;
 
   /**
-   * Starts a replica from `snapshot` and the records that extend it. The snapshot's buffer moves
-   * to the worker when `snapshot` spans all of it (the caller must not use it afterwards).
+   * Starts a replica from `snapshot` and the records that extend it. With `move`, the snapshot's
+   * buffer moves to the worker when `snapshot` spans all of it (no copy; the caller must not use
+   * it afterwards); otherwise the bytes are copied.
    */
-  constructor(port: ReplicaPort, snapshot: Uint8Array, records: readonly Uint8Array[]) {
+  constructor(port: ReplicaPort, snapshot: Uint8Array, records: readonly Uint8Array[], move: boolean) {
     this.#port = port;
     port.listen(
       (message) => this.#receive(message as ReplicaReply),
       (error) => this.#fail(error),
     );
-    this.#send({ kind: 'open', snapshot, records }, transferable(snapshot));
+    this.#send({ kind: 'open', snapshot, records }, move ? transferable(snapshot) : []);
   }
 
   /** Why the replica stopped working, or null while it works. */
@@ -51,13 +52,13 @@ export class CheckpointReplica {
     return this.#failure;
   }
 
-  /** Rebuilds the replica from `snapshot` (moved, as in the constructor) after a checkpoint no record carries (VACUUM, a schema change) or a reload. */
-  reset(snapshot: Uint8Array, records: readonly Uint8Array[]): void {
+  /** Rebuilds the replica from `snapshot` (moved or copied, as in the constructor) after a checkpoint no record carries (VACUUM, a schema change) or a reload. */
+  reset(snapshot: Uint8Array, records: readonly Uint8Array[], move: boolean): void {
     if (this.#failure || this.#closed) return;
     // Every record waiting is in the new snapshot already.
     this.#clearTimer();
     this.#pending = [];
-    this.#send({ kind: 'open', snapshot, records }, transferable(snapshot));
+    this.#send({ kind: 'open', snapshot, records }, move ? transferable(snapshot) : []);
   }
 
   /** Queues a durable record for the replica (in the order they were made durable). */

@@ -44,6 +44,8 @@ export type {
 } from './persistence-adapter.js';
 export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartPlaybookRunInput } from './playbook-runs.js';
 export type { QueryParams, QueryValue, RunResult } from './raw-query.js';
+/** Runs a checkpoint replica inside a worker an adapter's `spawnReplica` started. */
+export { serveReplica } from './replica-worker.js';
 export type { RetentionPolicy, RetentionSweep } from './retention.js';
 export type { IterateOptions } from './row-iterator.js';
 /** The largest database (bytes) the engine checkpoints and reopens; the default and upper bound of `openStore({ maxBytes })`. */

@@ -233,7 +233,7 @@ export class SQLiteStore {
       // identity, or whose log held another store's records, is rewritten at once.
       if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
       else {
-        store.#seedReplica(recovered.snapshot, recovered.raw);
+        store.#seedReplica(recovered.snapshot, recovered.raw, built.snapshotFree);
         if (recovered.records.length >= LONG_REPLAY_RECORDS) store.#checkpointAfterOpen();
       }
       store.#watchPageHide();
@@ -355,7 +355,7 @@ export class SQLiteStore {
         this.#replica = null;
         for (const warning of recovered.warnings) this.#warn(warning);
         if (built.migrated || recovered.mustCheckpoint) await this.#checkpointNow(built.migrated);
-        else this.#seedReplica(recovered.snapshot, recovered.raw);
+        else this.#seedReplica(recovered.snapshot, recovered.raw, built.snapshotFree);
         this.#watchPageHide();
         this.#serve(share);
       }, 'taking over from the leading tab');
@@ -899,7 +899,8 @@ export class SQLiteStore {
     const bytes = this.#conn.db.export();
     await this.#journal.checkpoint(bytes, carriesChanges);
     this.#scheduler.checkpointed();
-    if (carriesChanges || !this.#checkpointReplica) this.#seedReplica(bytes, []);
+    // The adapter keeps no reference to a checkpoint's bytes once it resolved: they can move.
+    if (carriesChanges || !this.#checkpointReplica) this.#seedReplica(bytes, [], true);
   }
 
   /**
@@ -959,20 +960,21 @@ export class SQLiteStore {
   }
 
   /**
-   * Starts (or restarts) the replica from a durable state: `snapshot` (its buffer moves to the
-   * worker) and the records that extend it, once the database is at least `workerMinBytes`.
+   * Starts (or restarts) the replica from a durable state: `snapshot` and the records that extend
+   * it, once the database is at least `workerMinBytes`. `free`: nothing else uses the snapshot's
+   * buffer (the database was opened from a copy of it), so it moves to the worker uncopied.
    */
-  #seedReplica(snapshot: Uint8Array | null, records: readonly Uint8Array[]): void {
+  #seedReplica(snapshot: Uint8Array | null, records: readonly Uint8Array[], free: boolean): void {
     const adapter = this.#adapter;
     if (!snapshot || !adapter.spawnReplica || !adapter.prepareCheckpoint || this.#readOnly) return;
     const replica = this.#usableReplica();
     if (replica) {
-      replica.reset(snapshot, records);
+      replica.reset(snapshot, records, free);
       return;
     }
     if (snapshot.length < this.#workerMinBytes) return;
     try {
-      this.#checkpointReplica = new CheckpointReplica(adapter.spawnReplica(), snapshot, records);
+      this.#checkpointReplica = new CheckpointReplica(adapter.spawnReplica(), snapshot, records, free);
     } catch (error) {
       this.#warn(`checkpoints export on this thread: ${messageOf(error)}`);
     }
@@ -996,12 +998,12 @@ export class SQLiteStore {
   async #reload(): Promise<void> {
     try {
       const recovered = await this.#journal.recover();
-      const { conn } = await buildConnection(recovered, this.#migrations, this.#adapter.location);
+      const { conn, snapshotFree } = await buildConnection(recovered, this.#migrations, this.#adapter.location);
       this.#conn.close();
       this.#conn = conn;
       this.#capture = new ChangeCapture(conn);
       this.#installCapture();
-      this.#seedReplica(recovered.snapshot, recovered.raw);
+      this.#seedReplica(recovered.snapshot, recovered.raw, snapshotFree);
     } catch (error) {
       this.#markClosed();
       this.#conn.close();
@@ -1056,7 +1058,7 @@ async function buildConnection(
   migrations: readonly Migration[],
   where: string,
   migration: 'always' | 'if-empty' = 'always',
-): Promise<{ conn: Connection; migrated: boolean }> {
+): Promise<{ conn: Connection; migrated: boolean; snapshotFree: boolean }> {
   const SQL = await loadSqlEngine();
   let conn: Connection;
   try {
@@ -1098,7 +1100,8 @@ async function buildConnection(
     const empty = recovered.snapshot === null && recovered.records.length === 0;
     const migrated = (migration === 'always' || empty) && migrate(conn, migrations) > 0;
     conn.clearStatements();
-    return { conn, migrated };
+    // sql.js's file system copied the snapshot (it stores what it is given with slice()).
+    return { conn, migrated, snapshotFree: true };
   } catch (error) {
     conn.close();
     throw error;
