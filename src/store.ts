@@ -31,6 +31,7 @@ import { replayRecords } from './replay.js';
 import { type RetentionPolicy, type RetentionSweep, requireRetention, sweepRetention } from './retention.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { SizeLimit, storeLimit } from './size-limit.js';
+import { withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import {
@@ -213,7 +214,7 @@ export class SQLiteStore {
       const share = adapter.share?.() ?? null;
       if (share && !(await share.tryLead())) return await SQLiteStore.#openFollower(options, migrations, share);
       const recovered = await journal.recover();
-      const built = await buildConnection(recovered, migrations, adapter.location);
+      const built = await buildConnection(recovered, migrations, adapter.location, 'always', replayRoom(journal));
       conn = built.conn;
       const store = new SQLiteStore(options, journal, conn, migrations);
       store.#installCapture();
@@ -334,7 +335,7 @@ export class SQLiteStore {
         await this.#replica!.resync(await share.read());
         this.#tab!.stop();
         const recovered = await this.#journal.recover();
-        const built = await buildConnection(recovered, this.#migrations, this.#adapter.location);
+        const built = await buildConnection(recovered, this.#migrations, this.#adapter.location, 'always', replayRoom(this.#journal));
         this.#conn.close();
         this.#conn = built.conn;
         this.#capture = new ChangeCapture(built.conn);
@@ -886,7 +887,7 @@ export class SQLiteStore {
   async #reload(): Promise<void> {
     try {
       const recovered = await this.#journal.recover();
-      const { conn } = await buildConnection(recovered, this.#migrations, this.#adapter.location);
+      const { conn } = await buildConnection(recovered, this.#migrations, this.#adapter.location, 'always', replayRoom(this.#journal));
       this.#conn.close();
       this.#conn = conn;
       this.#capture = new ChangeCapture(conn);
@@ -918,19 +919,31 @@ const REPLAY_SETTINGS = 'PRAGMA ignore_check_constraints = ON';
 const NORMAL_SETTINGS = 'PRAGMA ignore_check_constraints = OFF';
 
 /**
+ * Room to give the snapshot before replaying the log (see withRoom): a replayed row takes about
+ * as many bytes in the database as in its record (1.01× for the bench's tool calls, indexes
+ * included); twice that covers rows with more indexes, and room left unwritten costs no memory.
+ */
+function replayRoom(journal: Journal): number {
+  return journal.logBytes * 2;
+}
+
+/**
  * Opens the snapshot, replays the records on it, and migrates; a reader ('if-empty') migrates
- * only a store that does not exist yet, in memory, so its queries find the tables.
+ * only a store that does not exist yet, in memory, so its queries find the tables. `room`: how
+ * many bytes the replay may add, made once (withRoom) instead of by sql.js's growth steps.
  */
 async function buildConnection(
   recovered: Pick<RecoveredState, 'snapshot' | 'records'>,
   migrations: readonly Migration[],
   where: string,
   migration: 'always' | 'if-empty' = 'always',
+  room = 0,
 ): Promise<{ conn: Connection; migrated: boolean }> {
   const SQL = await loadSqlEngine();
   let conn: Connection;
   try {
-    conn = new Connection(recovered.snapshot ? new SQL.Database(recovered.snapshot) : new SQL.Database());
+    const snapshot = recovered.snapshot && recovered.records.length > 0 ? withRoom(recovered.snapshot, room) : recovered.snapshot;
+    conn = new Connection(snapshot ? new SQL.Database(snapshot) : new SQL.Database());
     // EXCLUSIVE: the store is the only connection, and without it sql.js re-locks the file and
     // re-validates its page cache at every transaction (~20 µs a statement instead of ~1).
     // synchronous OFF: sql.js's own file is volatile; durability comes from the journal.
