@@ -1,7 +1,7 @@
 import { columnsOf, quoteIdent } from './change-capture.js';
 import { type CellValue, type Connection, textBytes } from './connection.js';
 import { StoreError } from './errors.js';
-import type { CommitRecord } from './record-codec.js';
+import { type ReplayRecord, type ReplayValue, Utf8Text } from './record-codec.js';
 
 /** Long texts are bound as UTF-8 bytes (see textBytes): the same TEXT, bound much faster. */
 const LONG_TEXT = 64;
@@ -18,7 +18,7 @@ const TEXT = 't';
  * Every table's statements are built once per replay (one per way its values are bound) and
  * stay prepared in the connection's cache, so a long log costs a bind and a step per row.
  */
-export function replayRecords(conn: Connection, records: readonly CommitRecord[]): void {
+export function replayRecords(conn: Connection, records: readonly ReplayRecord[]): void {
   const tables = new Map<string, TableReplay>();
   const sequences = new Map<string, bigint>();
   for (const record of records) {
@@ -48,6 +48,7 @@ class TableReplay {
   readonly #name: string;
   readonly #columns: readonly string[];
   readonly #key: string;
+  #checked: readonly string[] | null = null;
   readonly #into: string;
   readonly #inserts = new Map<string, string>();
   readonly #params: (CellValue | null)[];
@@ -70,12 +71,17 @@ class TableReplay {
 
   /** Throws CORRUPT unless the record was written for the columns the table has. */
   check(columns: readonly string[], seq: number): void {
-    if (columns.length === this.#columns.length && columns.join('\u0000') === this.#key) return;
+    // Records of one table share their decoded column list (see the record codec): compared once.
+    if (columns === this.#checked) return;
+    if (columns.length === this.#columns.length && columns.join('\u0000') === this.#key) {
+      this.#checked = columns;
+      return;
+    }
     throw new StoreError('CORRUPT', `log record ${seq} was written for other columns of '${this.#name}' (${columns.join(', ')})`);
   }
 
   /** Writes one row image at its rowid. */
-  upsert(rowid: bigint, values: readonly CellValue[]): void {
+  upsert(rowid: bigint, values: readonly ReplayValue[]): void {
     const params = this.#params;
     const shape = this.#shape;
     params[0] = rowid;
@@ -85,6 +91,9 @@ class TableReplay {
         // sql.js binds a JS number with no fraction (1.0, -0.0) as INTEGER: cast such REALs back.
         shape[i] = REAL;
         params[i + 1] = v;
+      } else if (v instanceof Utf8Text) {
+        shape[i] = TEXT;
+        params[i + 1] = v.bytes;
       } else if (typeof v === 'string' && v.length > LONG_TEXT) {
         shape[i] = TEXT;
         params[i + 1] = textBytes(v);
