@@ -393,6 +393,16 @@ export function isUtf8(bytes: Uint8Array): boolean {
   const n = bytes.length;
   let i = 0;
   while (i < n) {
+    // Most of a log's text is ASCII: skip it eight bytes at a time.
+    while (
+      i + 8 <= n &&
+      ((bytes[i]! | bytes[i + 1]! | bytes[i + 2]! | bytes[i + 3]! | bytes[i + 4]! | bytes[i + 5]! | bytes[i + 6]! | bytes[i + 7]!) &
+        0x80) ===
+        0
+    ) {
+      i += 8;
+    }
+    if (i >= n) break;
     const b = bytes[i]!;
     if (b < 0x80) {
       i++;

@@ -31,7 +31,7 @@ import { replayRecords } from './replay.js';
 import { type RetentionPolicy, type RetentionSweep, requireRetention, sweepRetention } from './retention.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { SizeLimit, storeLimit } from './size-limit.js';
-import { withRoom } from './snapshot-room.js';
+import { replayRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import {
@@ -214,7 +214,7 @@ export class SQLiteStore {
       const share = adapter.share?.() ?? null;
       if (share && !(await share.tryLead())) return await SQLiteStore.#openFollower(options, migrations, share);
       const recovered = await journal.recover();
-      const built = await buildConnection(recovered, migrations, adapter.location, 'always', replayRoom(journal));
+      const built = await buildConnection(recovered, migrations, adapter.location, 'always', replayRoom(journal.logBytes));
       conn = built.conn;
       const store = new SQLiteStore(options, journal, conn, migrations);
       store.#installCapture();
@@ -335,7 +335,13 @@ export class SQLiteStore {
         await this.#replica!.resync(await share.read());
         this.#tab!.stop();
         const recovered = await this.#journal.recover();
-        const built = await buildConnection(recovered, this.#migrations, this.#adapter.location, 'always', replayRoom(this.#journal));
+        const built = await buildConnection(
+          recovered,
+          this.#migrations,
+          this.#adapter.location,
+          'always',
+          replayRoom(this.#journal.logBytes),
+        );
         this.#conn.close();
         this.#conn = built.conn;
         this.#capture = new ChangeCapture(built.conn);
@@ -887,7 +893,13 @@ export class SQLiteStore {
   async #reload(): Promise<void> {
     try {
       const recovered = await this.#journal.recover();
-      const { conn } = await buildConnection(recovered, this.#migrations, this.#adapter.location, 'always', replayRoom(this.#journal));
+      const { conn } = await buildConnection(
+        recovered,
+        this.#migrations,
+        this.#adapter.location,
+        'always',
+        replayRoom(this.#journal.logBytes),
+      );
       this.#conn.close();
       this.#conn = conn;
       this.#capture = new ChangeCapture(conn);
@@ -917,15 +929,6 @@ const LONG_REPLAY_RECORDS = 1000;
 const REPLAY_SETTINGS = 'PRAGMA ignore_check_constraints = ON';
 /** Set back after the replay. */
 const NORMAL_SETTINGS = 'PRAGMA ignore_check_constraints = OFF';
-
-/**
- * Room to give the snapshot before replaying the log (see withRoom): a replayed row takes about
- * as many bytes in the database as in its record (1.01× for the bench's tool calls, indexes
- * included); twice that covers rows with more indexes, and room left unwritten costs no memory.
- */
-function replayRoom(journal: Journal): number {
-  return journal.logBytes * 2;
-}
 
 /**
  * Opens the snapshot, replays the records on it, and migrates; a reader ('if-empty') migrates
