@@ -17,6 +17,7 @@ export function frame(record: Uint8Array): Uint8Array {
 
 /** What reading a log found: the intact records, where they end, and any damage after them. */
 export interface ParsedLog {
+  /** Views into the bytes parsed (they share its memory). */
   readonly records: Uint8Array[];
   /** Byte offset just past the last intact record. */
   readonly end: number;
@@ -46,7 +47,9 @@ export function parseLog(bytes: Uint8Array): ParsedLog {
     if (end > bytes.length) return damaged(`a frame of ${length} bytes is cut short`, end);
     const record = bytes.subarray(at + FRAME_HEAD, end);
     if (crc32(record) !== view.getUint32(at + 4, true)) return damaged(`the checksum of a ${length}-byte frame does not match`, end);
-    records.push(record.slice());
+    // A view, not a copy: the log was read whole for this parse and nothing writes to it, and a
+    // copy per record was a tenth of opening a store with a 10,000-record log.
+    records.push(record);
     at = end;
   }
   return { records, end: at, damage: null };

@@ -2,7 +2,7 @@ import type { ChangeSet } from './change-capture.js';
 import { messageOf, StoreError } from './errors.js';
 import { extendsSnapshot } from './log-lineage.js';
 import type { PersistenceAdapter, PreparedCheckpoint } from './persistence-adapter.js';
-import { type CommitRecord, decodeRecord, encodeRecord } from './record-codec.js';
+import { decodeForReplay, encodeRecord, type ReplayRecord } from './record-codec.js';
 import { checkSnapshot, readGeneration, readIdentity, readSeq, writeGeneration, writeIdentity, writeSeq } from './snapshot-header.js';
 import { mintIdentity, type StoreIdentity } from './store-identity.js';
 
@@ -26,7 +26,7 @@ export interface CheckpointPolicy {
 /** What the journal recovered on open: the snapshot and the records to replay on it. */
 export interface RecoveredState {
   readonly snapshot: Uint8Array | null;
-  readonly records: readonly CommitRecord[];
+  readonly records: readonly ReplayRecord[];
   /** The bytes of `records`, as the log holds them (what a replica is fed). */
   readonly raw: readonly Uint8Array[];
   readonly warnings: readonly string[];
@@ -80,7 +80,7 @@ export class Journal {
     this.#recordSizes = [];
     const decoded = loaded.records.map((bytes, index) => {
       try {
-        return decodeRecord(bytes);
+        return decodeForReplay(bytes);
       } catch (error) {
         throw new StoreError('CORRUPT', `log record ${index + 1} at ${where} is damaged: ${messageOf(error)}`, { cause: error });
       }
@@ -88,9 +88,9 @@ export class Journal {
     // Without a snapshot (a store never checkpointed) the first record speaks for the store.
     const owner = loaded.snapshot ? readIdentity(loaded.snapshot) : (decoded[0]?.identity ?? null);
     const warnings = [...loaded.warnings];
-    const records: CommitRecord[] = [];
+    const records: ReplayRecord[] = [];
     const raw: Uint8Array[] = [];
-    const foreign: CommitRecord[] = [];
+    const foreign: ReplayRecord[] = [];
     const snapshot = { generation: this.#generation, seq: readSeq(loaded.snapshot) };
     let stale = 0;
     let lastSeq = 0;
@@ -135,13 +135,13 @@ export class Journal {
    * generation can be told apart: one at another generation is stale, as it always was (the
    * log an interrupted upgrade checkpoint left behind looks exactly like that).
    */
-  #isForeign(record: CommitRecord, owner: StoreIdentity | null): boolean {
+  #isForeign(record: ReplayRecord, owner: StoreIdentity | null): boolean {
     if (record.identity === owner) return false;
     return (record.identity !== null && owner !== null) || record.generation === this.#generation;
   }
 
   /** Lets the adapter set a log holding another store's records aside; refuses with CORRUPT when it cannot. */
-  async #setAside(foreign: readonly CommitRecord[], total: number, owner: StoreIdentity | null): Promise<string> {
+  async #setAside(foreign: readonly ReplayRecord[], total: number, owner: StoreIdentity | null): Promise<string> {
     const theirs = [...new Set(foreign.map((r) => r.identity ?? 'none'))].join(', ');
     const reason = `${foreign.length} of its ${total} record(s) belong to another store (identity ${theirs}; this store's is ${owner ?? 'none'})`;
     if (!this.#adapter.setAsideLog) {

@@ -13,6 +13,34 @@ export interface CommitRecord {
   readonly changes: ChangeSet;
 }
 
+/**
+ * A TEXT value kept as its UTF-8 bytes, checked to be UTF-8: how `decodeForReplay` gives long
+ * texts. Replay binds the bytes as they are (`CAST(? AS TEXT)`), the same TEXT, with no string
+ * decoded from them and encoded back.
+ */
+export class Utf8Text {
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+}
+
+/** A value as `decodeForReplay` gives it: a CellValue, or a long TEXT as its bytes. */
+export type ReplayValue = CellValue | Utf8Text;
+
+/** A commit record as `decodeForReplay` gives it: a CommitRecord whose long texts are Utf8Text. */
+export interface ReplayRecord extends Omit<CommitRecord, 'changes'> {
+  readonly changes: {
+    readonly tables: readonly ReplayTableChanges[];
+    readonly sequences: ChangeSet['sequences'];
+  };
+}
+
+/** One table's changes in a ReplayRecord. */
+export interface ReplayTableChanges extends Omit<TableChanges, 'upserts'> {
+  readonly upserts: readonly (readonly [bigint, readonly ReplayValue[], RowOp?])[];
+}
+
 const MAGIC = 0x41_4f_53_52; // 'AOSR'
 /**
  * Format 3 ends with one byte per upsert, in order: whether the row is new or was there before (the
@@ -33,9 +61,12 @@ enum Tag {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a text that starts with U+FEFF keeps it (by default TextDecoder drops a leading BOM).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Strings up to this many bytes are decoded by hand when they are ASCII (see Reader.str). */
 const SHORT_ASCII = 48;
+/** decodeForReplay keeps texts longer than this many bytes as Utf8Text. */
+const LONG_TEXT_BYTES = 64;
 
 /**
  * Encodes a commit record: 'AOSR', format version, store identity, snapshot generation, sequence
@@ -74,6 +105,20 @@ export function encodeRecord(record: CommitRecord & { readonly identity: StoreId
 
 /** Decodes a commit record; throws StoreError CORRUPT when the bytes are not one. */
 export function decodeRecord(bytes: Uint8Array): CommitRecord {
+  // Without textAsBytes no value is a Utf8Text: the record is a CommitRecord.
+  return decode(bytes, false) as CommitRecord;
+}
+
+/**
+ * Decodes a commit record for replay: as decodeRecord, checked the same way (CORRUPT on the same
+ * bytes), but texts longer than 64 bytes come as Utf8Text, views into `bytes` (which must then
+ * stay unchanged until the replay is done).
+ */
+export function decodeForReplay(bytes: Uint8Array): ReplayRecord {
+  return decode(bytes, true);
+}
+
+function decode(bytes: Uint8Array, textAsBytes: boolean): ReplayRecord {
   const r = new Reader(bytes);
   try {
     if (r.u32() !== MAGIC) throw new Error('not a commit record (bad magic)');
@@ -81,19 +126,21 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
     if (version !== VERSION && version !== VERSION_WITHOUT_OPS && version !== VERSION_WITHOUT_IDENTITY) {
       throw new Error(`unknown record format version ${version}`);
     }
-    const identity = version === VERSION_WITHOUT_IDENTITY ? null : identityFromBytes(r.raw(IDENTITY_BYTES));
+    const identity = version === VERSION_WITHOUT_IDENTITY ? null : identityOf(r.raw(IDENTITY_BYTES));
     if (version !== VERSION_WITHOUT_IDENTITY && identity === null) throw new Error('the store identity is missing');
     const generation = r.u32();
     const seq = r.f64();
-    const tables: TableChanges[] = [];
+    const tables: ReplayTableChanges[] = [];
     for (let t = r.u32(); t > 0; t--) {
-      const table = r.str();
-      const columns = Array.from({ length: r.u32() }, () => r.str());
-      const deletes = Array.from({ length: r.u32() }, () => r.i64());
-      const upserts: ([bigint, CellValue[]] | [bigint, CellValue[], RowOp])[] = [];
+      const { table, columns } = r.head();
+      const deletes: bigint[] = new Array(r.u32());
+      for (let d = 0; d < deletes.length; d++) deletes[d] = r.i64();
+      const upserts: ([bigint, ReplayValue[]] | [bigint, ReplayValue[], RowOp])[] = [];
       for (let n = r.u32(); n > 0; n--) {
         const rowid = r.i64();
-        upserts.push([rowid, columns.map(() => r.value())]);
+        const values: ReplayValue[] = new Array(columns.length);
+        for (let c = 0; c < values.length; c++) values[c] = r.value(textAsBytes);
+        upserts.push([rowid, values]);
       }
       tables.push({ table, columns, deletes, upserts });
     }
@@ -101,7 +148,7 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
     for (let n = r.u32(); n > 0; n--) sequences.push([r.str(), r.i64()]);
     if (version === VERSION) {
       for (const table of tables) {
-        for (const upsert of table.upserts as [bigint, CellValue[], RowOp?][]) {
+        for (const upsert of table.upserts as [bigint, ReplayValue[], RowOp?][]) {
           const code = r.u8();
           if (code > OP_CODES.update) throw new Error(`unknown row op ${code}`);
           if (code !== 0) upsert[2] = code === OP_CODES.insert ? 'insert' : 'update';
@@ -114,6 +161,26 @@ export function decodeRecord(bytes: Uint8Array): CommitRecord {
     if (error instanceof StoreError) throw error;
     throw new StoreError('CORRUPT', `commit record is damaged: ${(error as Error).message}`, { cause: error });
   }
+}
+
+// A log holds one store's records, and most of them change the same few tables: the identity and
+// each table's name and column list are decoded once and shared by the records that repeat their
+// bytes (12 strings a record saved for a tool call; they were a fifth of decoding a long log).
+let lastIdentityRead: { readonly bytes: Uint8Array; readonly identity: StoreIdentity | null } | null = null;
+const HEADS_KEPT = 16;
+const heads: { readonly bytes: Uint8Array; readonly table: string; readonly columns: readonly string[] }[] = [];
+
+function identityOf(bytes: Uint8Array): StoreIdentity | null {
+  if (lastIdentityRead === null || !sameBytes(lastIdentityRead.bytes, bytes)) {
+    lastIdentityRead = { bytes: bytes.slice(), identity: identityFromBytes(bytes) };
+  }
+  return lastIdentityRead.identity;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // A store writes every record under one identity: its bytes are worked out once.
@@ -254,7 +321,52 @@ class Reader {
     }
     return decoder.decode(bytes);
   }
-  value(): CellValue {
+  /** A table's name and columns, shared with earlier records that held the same bytes. */
+  head(): { readonly table: string; readonly columns: readonly string[] } {
+    const start = this.offset;
+    const end = this.#headEnd();
+    if (end > 0) {
+      const bytes = this.#buf.subarray(start, end);
+      const known = heads.find((h) => sameBytes(h.bytes, bytes));
+      if (known) {
+        this.offset = end;
+        return known;
+      }
+    }
+    const table = this.str();
+    const columns: string[] = new Array(this.u32());
+    for (let c = 0; c < columns.length; c++) columns[c] = this.str();
+    // Only bytes that decoded (UTF-8 checked) are kept.
+    if (heads.length === HEADS_KEPT) heads.shift();
+    heads.push({ bytes: this.#buf.slice(start, this.offset), table, columns });
+    return { table, columns };
+  }
+  /** Where the head at the offset ends, found from its lengths alone; -1 when cut short. */
+  #headEnd(): number {
+    const buf = this.#buf;
+    let at = this.offset;
+    if (at + 4 > buf.length) return -1;
+    at += 4 + this.#view.getUint32(at, true);
+    if (at + 4 > buf.length) return -1;
+    let count = this.#view.getUint32(at, true);
+    at += 4;
+    for (; count > 0; count--) {
+      if (at + 4 > buf.length) return -1;
+      at += 4 + this.#view.getUint32(at, true);
+    }
+    return at > buf.length ? -1 : at;
+  }
+  /** A TEXT value: as Utf8Text when longer than LONG_TEXT_BYTES, else as a string. */
+  text(): string | Utf8Text {
+    if (this.offset + 4 > this.#buf.length) return this.str();
+    const n = this.#view.getUint32(this.offset, true);
+    if (n <= LONG_TEXT_BYTES || this.offset + 4 + n > this.#buf.length) return this.str();
+    const at = this.#take(4 + n) + 4;
+    const bytes = this.#buf.subarray(at, at + n);
+    if (!isUtf8(bytes)) throw new Error(`a text of ${n} bytes is not UTF-8`);
+    return new Utf8Text(bytes);
+  }
+  value(textAsBytes: boolean): ReplayValue {
     const tag = this.u8();
     switch (tag) {
       case Tag.Null:
@@ -264,11 +376,54 @@ class Reader {
       case Tag.Real:
         return this.f64();
       case Tag.Text:
-        return this.str();
+        return textAsBytes ? this.text() : this.str();
       case Tag.Blob:
         return this.bytes();
       default:
         throw new Error(`unknown value tag ${tag}`);
     }
   }
+}
+
+/**
+ * True when `bytes` is well-formed UTF-8, by the same rules as a fatal TextDecoder: no overlong
+ * forms, no surrogates, nothing past U+10FFFF, nothing cut short.
+ */
+export function isUtf8(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    // Most of a log's text is ASCII: skip it eight bytes at a time.
+    while (
+      i + 8 <= n &&
+      ((bytes[i]! | bytes[i + 1]! | bytes[i + 2]! | bytes[i + 3]! | bytes[i + 4]! | bytes[i + 5]! | bytes[i + 6]! | bytes[i + 7]!) &
+        0x80) ===
+        0
+    ) {
+      i += 8;
+    }
+    if (i >= n) break;
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      if (i + 1 >= n || (bytes[i + 1]! & 0xc0) !== 0x80) return false;
+      i += 2;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      if (i + 2 >= n) return false;
+      const b1 = bytes[i + 1]!;
+      if ((b1 & 0xc0) !== 0x80 || (b === 0xe0 && b1 < 0xa0) || (b === 0xed && b1 > 0x9f)) return false;
+      if ((bytes[i + 2]! & 0xc0) !== 0x80) return false;
+      i += 3;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      if (i + 3 >= n) return false;
+      const b1 = bytes[i + 1]!;
+      if ((b1 & 0xc0) !== 0x80 || (b === 0xf0 && b1 < 0x90) || (b === 0xf4 && b1 > 0x8f)) return false;
+      if ((bytes[i + 2]! & 0xc0) !== 0x80 || (bytes[i + 3]! & 0xc0) !== 0x80) return false;
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }

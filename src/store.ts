@@ -32,6 +32,7 @@ import { replayRecords } from './replay.js';
 import { type RetentionPolicy, type RetentionSweep, requireRetention, sweepRetention } from './retention.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { SizeLimit, storeLimit } from './size-limit.js';
+import { replayRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import {
@@ -222,7 +223,7 @@ export class SQLiteStore {
       const share = adapter.share?.() ?? null;
       if (share && !(await share.tryLead())) return await SQLiteStore.#openFollower(options, migrations, share);
       const recovered = await journal.recover();
-      const built = await buildConnection(recovered, migrations, adapter.location);
+      const built = await buildConnection(recovered, migrations, adapter.location, 'always', replayRoom(journal.logBytes));
       conn = built.conn;
       const store = new SQLiteStore(options, journal, conn, migrations);
       store.#installCapture();
@@ -346,7 +347,13 @@ export class SQLiteStore {
         await this.#replica!.resync(await share.read());
         this.#tab!.stop();
         const recovered = await this.#journal.recover();
-        const built = await buildConnection(recovered, this.#migrations, this.#adapter.location);
+        const built = await buildConnection(
+          recovered,
+          this.#migrations,
+          this.#adapter.location,
+          'always',
+          replayRoom(this.#journal.logBytes),
+        );
         this.#conn.close();
         this.#conn = built.conn;
         this.#capture = new ChangeCapture(built.conn);
@@ -998,7 +1005,13 @@ export class SQLiteStore {
   async #reload(): Promise<void> {
     try {
       const recovered = await this.#journal.recover();
-      const { conn, snapshotFree } = await buildConnection(recovered, this.#migrations, this.#adapter.location);
+      const { conn, snapshotFree } = await buildConnection(
+        recovered,
+        this.#migrations,
+        this.#adapter.location,
+        'always',
+        replayRoom(this.#journal.logBytes),
+      );
       this.#conn.close();
       this.#conn = conn;
       this.#capture = new ChangeCapture(conn);
@@ -1051,18 +1064,25 @@ const NORMAL_SETTINGS = 'PRAGMA ignore_check_constraints = OFF';
 
 /**
  * Opens the snapshot, replays the records on it, and migrates; a reader ('if-empty') migrates
- * only a store that does not exist yet, in memory, so its queries find the tables.
+ * only a store that does not exist yet, in memory, so its queries find the tables. `room`: how
+ * many bytes the replay may add, made once (withRoom) instead of by sql.js's growth steps.
  */
 async function buildConnection(
   recovered: Pick<RecoveredState, 'snapshot' | 'records'>,
   migrations: readonly Migration[],
   where: string,
   migration: 'always' | 'if-empty' = 'always',
+  room = 0,
 ): Promise<{ conn: Connection; migrated: boolean; snapshotFree: boolean }> {
   const SQL = await loadSqlEngine();
   let conn: Connection;
+  const loaded = recovered.snapshot;
+  const snapshot = loaded && recovered.records.length > 0 ? withRoom(loaded, room) : loaded;
+  // sql.js copies what it is given, except bytes withRoom handed over: those it keeps as they are.
+  // When withRoom made them in the loaded snapshot's own buffer, that buffer is the database's now.
+  const snapshotFree = !loaded || snapshot === loaded || snapshot?.buffer !== loaded.buffer;
   try {
-    conn = new Connection(recovered.snapshot ? new SQL.Database(recovered.snapshot) : new SQL.Database());
+    conn = new Connection(snapshot ? new SQL.Database(snapshot) : new SQL.Database());
     // EXCLUSIVE: the store is the only connection, and without it sql.js re-locks the file and
     // re-validates its page cache at every transaction (~20 µs a statement instead of ~1).
     // synchronous OFF: sql.js's own file is volatile; durability comes from the journal.
@@ -1100,8 +1120,7 @@ async function buildConnection(
     const empty = recovered.snapshot === null && recovered.records.length === 0;
     const migrated = (migration === 'always' || empty) && migrate(conn, migrations) > 0;
     conn.clearStatements();
-    // sql.js's file system copied the snapshot (it stores what it is given with slice()).
-    return { conn, migrated, snapshotFree: true };
+    return { conn, migrated, snapshotFree };
   } catch (error) {
     conn.close();
     throw error;

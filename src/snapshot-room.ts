@@ -1,0 +1,92 @@
+/** SQLite's file header: where the page size, the page count and its validity stamp sit. */
+const PAGE_SIZE_AT = 16;
+const CHANGE_COUNTER_AT = 24;
+const PAGE_COUNT_AT = 28;
+const VALID_FOR_AT = 92;
+const HEADER_BYTES = 100;
+
+/**
+ * How much room to give a snapshot before replaying `logBytes` of log on it: a replayed row takes
+ * about as many bytes in the database as in its record (1.01× for the bench's tool calls, indexes
+ * included); twice that covers rows with more indexes, and room never written costs no memory.
+ */
+export function replayRoom(logBytes: number): number {
+  return logBytes * 2;
+}
+
+// Buffers made by snapshotBuffer and not yet opened: the store's own, zero past the snapshot.
+const spare = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A zeroed Uint8Array of `size` bytes to read a snapshot into, in a buffer with `room` more zero
+ * bytes after it, which withRoom then uses in place: no copy of the snapshot at all. For adapters
+ * that read the snapshot fresh at every load (the fs adapter).
+ *
+ * @example
+ * const snapshot = snapshotBuffer(size, replayRoom(logBytes));
+ */
+export function snapshotBuffer(size: number, room: number): Uint8Array {
+  if (room > 0) {
+    try {
+      const buffer = new ArrayBuffer(size + room);
+      spare.add(buffer);
+      return new Uint8Array(buffer, 0, size);
+    } catch {
+      // Past the largest buffer this runtime makes: without room, as before.
+    }
+  }
+  return new Uint8Array(size);
+}
+
+/**
+ * The bytes to open `snapshot` from when a replay is about to grow it by about `room` bytes: the
+ * snapshot followed by that many zero bytes (rounded up to whole pages), handed to sql.js without a
+ * copy. Made in place when `snapshot` came from snapshotBuffer with room, else by one copy; returns
+ * `snapshot` itself when its header does not give its page count.
+ *
+ * Why: sql.js keeps the database in one array of its in-memory file system, copied from the bytes
+ * it is given, and grows it by 12.5% at a time, copying all of it at each step; a 10,000-record
+ * replay on a 50 MB store paid for three such copies (~200 ms here, most of it the first touch of
+ * fresh memory), and a raw open for none. Room made once, in a fresh array whose untouched zero
+ * pages cost no memory until written, leaves the replay's commit only its page writes.
+ *
+ * The database is unchanged: SQLite reads its size from the header (page count, valid when the
+ * version-valid-for number equals the change counter, as in every file SQLite 3.7+ writes), never
+ * from the file, so the zeros past it are no pages of it; `PRAGMA page_count`, `export()` and
+ * `integrity_check` see exactly the database.
+ *
+ * @example
+ * const db = new SQL.Database(withRoom(snapshot, replayRoom(logBytes)));
+ */
+export function withRoom(snapshot: Uint8Array, room: number): Uint8Array {
+  if (room <= 0 || snapshot.length < HEADER_BYTES) return snapshot;
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, HEADER_BYTES);
+  const rawPageSize = view.getUint16(PAGE_SIZE_AT);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  const pages = view.getUint32(PAGE_COUNT_AT);
+  const sizeInHeader = view.getUint32(CHANGE_COUNTER_AT) === view.getUint32(VALID_FOR_AT) && pages > 0;
+  // Without a valid page count SQLite would take the zeros for pages of the database.
+  if (!sizeInHeader || pages * pageSize !== snapshot.length) return snapshot;
+  const wanted = Math.ceil(room / pageSize) * pageSize;
+  let bytes: Uint8Array;
+  const buffer = snapshot.buffer;
+  const inPlace = spare.has(buffer) && snapshot.byteOffset === 0 ? buffer.byteLength - snapshot.length : 0;
+  if (inPlace >= pageSize) {
+    // Once only: from now on these bytes are the database's.
+    spare.delete(buffer);
+    bytes = new Uint8Array(buffer, 0, snapshot.length + Math.min(wanted, inPlace - (inPlace % pageSize)));
+  } else {
+    try {
+      bytes = new Uint8Array(snapshot.length + wanted);
+    } catch {
+      // Past the largest array this runtime makes: open as before, and let sql.js grow the file.
+      return snapshot;
+    }
+    bytes.set(snapshot);
+  }
+  // sql.js's file system stores what it is given with `slice()`, a copy of every byte (zeros
+  // included); these bytes are fresh and no one else holds them, so a view is enough. Were that
+  // to change in sql.js, it would copy, as before: slower, not wrong.
+  Object.defineProperty(bytes, 'slice', { value: (start?: number, end?: number) => bytes.subarray(start, end) });
+  return bytes;
+}
