@@ -742,8 +742,9 @@ export class SQLiteStore {
             this.#limit.check(conn, sizeBefore);
             outcomes.push({ ok: true, value });
           } catch (error) {
-            conn.run('ROLLBACK TO aos_batch');
+            conn.rollbackTo('aos_batch');
             outcomes.push({ ok: false, value: error });
+            continue;
           }
           conn.run('RELEASE aos_batch');
         }

@@ -482,7 +482,7 @@ class TransactionScope {
       this.#conn.run('RELEASE aos_call');
       return result;
     } catch (error) {
-      this.#conn.exec('ROLLBACK TO aos_call; RELEASE aos_call');
+      this.#conn.rollbackTo('aos_call');
       throw error;
     }
   }
@@ -507,7 +507,7 @@ class TransactionScope {
       this.#conn.run(`RELEASE ${savepoint}`);
       return result;
     } catch (error) {
-      this.#conn.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+      this.#conn.rollbackTo(savepoint);
       throw error;
     } finally {
       scope.end();
