@@ -733,13 +733,15 @@ export class SQLiteStore {
       const conn = this.#open();
       conn.run('BEGIN');
       try {
+        // The size before each write is the size after the one before it (a rolled-back write
+        // leaves it as it was): measured once per write, not twice.
+        let size = this.#limit.sizeOf(conn);
         for (const item of items) {
           // Each write in its own savepoint: one that throws (FULL included) is undone alone and rejects alone.
           conn.run('SAVEPOINT aos_batch');
-          const sizeBefore = this.#limit.sizeOf(conn);
           try {
             const value = item.run(conn);
-            this.#limit.check(conn, sizeBefore);
+            size = this.#limit.check(conn, size);
             outcomes.push({ ok: true, value });
           } catch (error) {
             conn.rollbackTo('aos_batch');
