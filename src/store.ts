@@ -791,7 +791,9 @@ export class SQLiteStore {
     let changes: ChangeSet | null = null;
     let seq = 0;
     try {
-      result = await fn(conn);
+      // A repository write returns its value, not a promise: awaiting it would cost a turn of the microtask queue.
+      const value = fn(conn);
+      result = value instanceof Promise ? await value : value;
       // Refused before anything is durable: a database past the limit might not checkpoint or reopen.
       this.#limit.check(conn, sizeBefore);
       if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {

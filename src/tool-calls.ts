@@ -141,7 +141,8 @@ export class ToolCallRepository {
       // gives, and never alias the caller's objects. The id comes from last_insert_rowid(), not
       // RETURNING, which costs SQLite an ephemeral table per insert (~10 µs here, against ~1).
       return storedToolCall(id, missionId, toolName, args, result, timestamp, durationMs, success, errorMessage, agentName, toolCallId);
-    });
+      // One INSERT: the lookup before it only reads, and nothing after it throws.
+    }, ONE_STATEMENT);
   }
 
   /**
@@ -269,6 +270,8 @@ function filterParams(filter: ToolCallFilter): (conn: Connection) => [number | n
   const since = filter.since === undefined ? null : normalizeTimestamp('since', filter.since);
   return (conn) => [mission === null ? null : resolveMission(conn, mission), since];
 }
+
+const ONE_STATEMENT = { oneStatement: true } as const;
 
 const TOOL_CALL_COLUMNS = [
   'mission_id',
