@@ -199,9 +199,7 @@ export class ChangeCapture implements RowImageSink {
     // Every touched table, not only those with an insert: an UPSERT that takes its DO UPDATE
     // path still advances the AUTOINCREMENT counter, yet fires only the UPDATE trigger.
     const names = tables.map((t) => t.table);
-    const sequences = conn
-      .rawRows(`SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${names.map(() => '?').join(',')})`, names)
-      .map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
+    const sequences = conn.rawRows(sequencesSql(names.length), names).map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
     this.discard();
     return { tables, sequences };
   }
@@ -212,6 +210,15 @@ export class ChangeCapture implements RowImageSink {
     this.#images.clear();
     this.#lastFreshInsert = false;
   }
+}
+
+// The SELECT of the AUTOINCREMENT counters of n tables, by n: the same text every commit, so the
+// statement cache finds it without a new string to build and hash.
+const sequenceSelects: string[] = [];
+
+function sequencesSql(tables: number): string {
+  sequenceSelects[tables] ??= `SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${Array(tables).fill('?').join(',')})`;
+  return sequenceSelects[tables]!;
 }
 
 /** The trigger's `how` for a row an INSERT just created. */

@@ -148,6 +148,7 @@ const SHORT_TEXT = 64;
 
 // Encoding is synchronous, so one scratch buffer serves every record; finish() copies out.
 let scratch = new Uint8Array(64 * 1024);
+let scratchView: DataView = new DataView(scratch.buffer);
 const SCRATCH_LIMIT = 4 << 20;
 
 class Writer {
@@ -160,7 +161,7 @@ class Writer {
   constructor(own?: Uint8Array) {
     this.#shared = own === undefined;
     this.#buf = own ?? scratch;
-    this.#view = new DataView(this.#buf.buffer);
+    this.#view = own ? new DataView(own.buffer) : scratchView;
   }
 
   #room(n: number): void {
@@ -169,7 +170,10 @@ class Writer {
     next.set(this.#buf.subarray(0, this.#at));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
-    if (this.#shared && next.length <= SCRATCH_LIMIT) scratch = next;
+    if (this.#shared && next.length <= SCRATCH_LIMIT) {
+      scratch = next;
+      scratchView = this.#view;
+    }
   }
   u8(v: number): void {
     this.#room(1);
