@@ -114,7 +114,7 @@ export class ToolCallRepository {
       // A numeric id needs no lookup: the foreign key refuses one that names no mission, and
       // that refusal becomes the same NOT_FOUND the lookup gives.
       const missionId = typeof mission === 'number' ? mission : resolveMission(conn, mission);
-      const timestamp = given ?? formatTimestamp(this.#exec.now());
+      const timestamp = given ?? clockText(this.#exec.now());
       const values = [missionId, toolName, args, result, timestamp, durationMs, success ? 1 : 0, errorMessage, agentName, toolCallId];
       try {
         conn.run(INSERT_TOOL_CALL, [
@@ -272,6 +272,21 @@ function filterParams(filter: ToolCallFilter): (conn: Connection) => [number | n
 }
 
 const ONE_STATEMENT = { oneStatement: true } as const;
+
+// The clock's last reading and its text: calls recorded within one millisecond (a batch in one
+// transaction, parallel tool calls) share it instead of formatting the same instant again.
+let lastEpoch = Number.NaN;
+let lastText = '';
+
+/** formatTimestamp(now), remembered for the last instant it was asked for. */
+function clockText(now: Date): string {
+  const epoch = now.getTime();
+  if (epoch !== lastEpoch) {
+    lastText = formatTimestamp(now);
+    lastEpoch = epoch;
+  }
+  return lastText;
+}
 
 const TOOL_CALL_COLUMNS = [
   'mission_id',
