@@ -301,8 +301,7 @@ const TOOL_CALL_COLUMNS = [
   'tool_call_id',
 ] as const;
 
-const INSERT_TOOL_CALL =
-  `INSERT INTO tool_calls (${TOOL_CALL_COLUMNS.join(', ')}) ` + 'VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)';
+const INSERT_TOOL_CALL = `INSERT INTO tool_calls (${TOOL_CALL_COLUMNS.join(', ')}) VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)`;
 
 /** A recorded call as `record` returns it: args and result parse their stored JSON text when first read. */
 function storedToolCall(

@@ -91,7 +91,7 @@ describe('row images: a repository insert is journaled from the values it bound'
       expect(await imaged.repo.record(input)).toStrictEqual(await reread.repo.record(input));
     }
     expect(imaged.records).toHaveLength(INPUTS.length);
-    imaged.records.forEach((bytes, i) => expect(bytes, `record of input ${i}`).toStrictEqual(reread.records[i]));
+    for (const [i, bytes] of imaged.records.entries()) expect(bytes, `record of input ${i}`).toStrictEqual(reread.records[i]);
     // Only the durations beyond 2^53 and 1e300 (INTEGER affinity of an unsafe integer) are read back.
     expect(reread.rereads()).toBe(INPUTS.length);
     expect(imaged.rereads()).toBe(2);
