@@ -1,5 +1,7 @@
-import type { CellValue, Connection } from './connection.js';
+import type { CellValue, Connection, RowImageSink } from './connection.js';
 import { StoreError } from './errors.js';
+import type { SqlValue } from './sql-js.js';
+import { isWellFormed } from './validate.js';
 
 /** The net effect of one committed transaction on one table. */
 export interface TableChanges {
@@ -40,18 +42,33 @@ const exactRowid = (rowid: string) => `CASE WHEN abs(${rowid}) < 900719925474099
  * does not exist becomes a delete, one that does becomes an image of what it holds, and
  * replaying either on a state that already has it changes nothing. Only a full ROLLBACK must
  * `discard()`.
+ *
+ * A row a repository inserts is not re-read when the repository tells its image (see
+ * `Connection.insertedRow`, and `inserted` below for when an image is kept): the re-read was a
+ * fifth of a durable write's CPU. A kept image is dropped again the moment anything touches the
+ * row, and every image is dropped when a savepoint rolls back, so what remains is what the row
+ * holds at commit.
  */
-export class ChangeCapture {
+export class ChangeCapture implements RowImageSink {
   readonly #conn: Connection;
   #columns = new Map<string, string[]>();
   /** Per table, the SELECT of one row's image plus the UTF-8 byte count of its TEXT values. */
   #selects = new Map<string, string>();
+  /** Per table, each column's type affinity and whether it is the rowid, for row images. */
+  #layouts = new Map<string, TableLayout>();
   /**
    * Table to touched rowids (numbers, or text beyond 2^53), each with whether the row existed when
    * the transaction began. The first trigger to touch a row tells: nothing changed that rowid
    * before it, and a rolled-back savepoint only ever returns a row to an earlier state.
    */
   #touched = new Map<string, Map<number | string, boolean>>();
+  /** Table to rowid to the row's image, for rows a repository inserted and nothing touched since. */
+  #images = new Map<string, Map<number | string, CellValue[]>>();
+  // The last trigger call: which row, and whether it was an INSERT of a row not touched before in
+  // this transaction. An image is kept only for that row, so no other trigger ran after it.
+  #lastTable = '';
+  #lastRowid: number | string = 0;
+  #lastFreshInsert = false;
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -60,22 +77,32 @@ export class ChangeCapture {
   /** (Re)creates the triggers for the current schema; refuses tables it cannot journal. */
   install(): void {
     const conn = this.#conn;
-    conn.db.create_function(TOUCH_FUNCTION, (table: unknown, rowid: unknown, existed: unknown) => {
-      const name = String(table);
+    // `how`: 1 the row existed before this statement, 0 it did not, INSERTED it was just inserted.
+    conn.db.create_function(TOUCH_FUNCTION, (table: unknown, rowid: unknown, how: unknown) => {
+      const name = table as string;
       let rows = this.#touched.get(name);
       if (!rows) {
         rows = new Map();
         this.#touched.set(name, rows);
       }
       const key = rowid as number | string;
-      if (!rows.has(key)) rows.set(key, existed === 1);
+      const fresh = !rows.has(key);
+      if (fresh) rows.set(key, how === 1);
+      // Touched again: whatever image was told no longer tells what the row holds.
+      else if (this.#images.size > 0) this.#images.get(name)?.delete(key);
+      this.#lastTable = name;
+      this.#lastRowid = key;
+      this.#lastFreshInsert = fresh && how === INSERTED;
       return null;
     });
+    conn.setRowImageSink(this);
     for (const { name } of conn.all("SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE 'aos_capture_%'")) {
       conn.exec(`DROP TRIGGER temp.${quoteIdent(String(name))}`);
     }
     this.#columns = new Map();
     this.#selects = new Map();
+    this.#layouts = new Map();
+    this.discard();
     for (const table of journaledTables(conn)) {
       const t = quoteIdent(table);
       const name = sqlString(table);
@@ -84,7 +111,7 @@ export class ChangeCapture {
       // An UPDATE that moves a row to a new rowid creates that rowid (a row already there would
       // have been deleted first, by REPLACE, and touched then).
       conn.exec(
-        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid', '0')} END;` +
+        `CREATE TEMP TRIGGER ${trigger('ins')} AFTER INSERT ON main.${t} BEGIN ${touch('NEW.rowid', String(INSERTED))} END;` +
           `CREATE TEMP TRIGGER ${trigger('upd')} AFTER UPDATE ON main.${t} BEGIN ${touch('OLD.rowid', '1')} ` +
           `${touch('NEW.rowid', 'NEW.rowid = OLD.rowid')} END;` +
           `CREATE TEMP TRIGGER ${trigger('del')} AFTER DELETE ON main.${t} BEGIN ${touch('OLD.rowid', '1')} END;`,
@@ -92,7 +119,48 @@ export class ChangeCapture {
       const columns = columnsOf(conn, table);
       this.#columns.set(table, columns);
       this.#selects.set(table, checkedRowSql(table, columns));
+      this.#layouts.set(table, tableLayout(conn, table, columns));
     }
+  }
+
+  /**
+   * Keeps the image of a row a repository just inserted, built from the values it bound, when
+   * it is exactly what re-reading the row would give: the insert was the last trigger call and
+   * the first touch of that row in this transaction (so no trigger of the schema's own changed
+   * it or anything after it), every column is bound or is the rowid (no DEFAULT), and each value
+   * keeps its form under the column's type affinity (see `storedValue`). Otherwise the row is
+   * read back at commit as before.
+   */
+  inserted(table: string, rowid: number, columns: readonly string[], values: readonly SqlValue[]): void {
+    if (!this.#lastFreshInsert || this.#lastRowid !== rowid || this.#lastTable !== table) return;
+    this.#lastFreshInsert = false;
+    const layout = this.#layouts.get(table);
+    if (!layout) return;
+    const sources = layout.sourcesFor(columns);
+    if (!sources) return;
+    const image: CellValue[] = new Array(sources.length);
+    for (let i = 0; i < sources.length; i++) {
+      const source = sources[i]!;
+      if (source < 0) {
+        image[i] = BigInt(rowid);
+        continue;
+      }
+      const value = storedValue(values[source]!, layout.affinities[i]!);
+      if (value === undefined) return;
+      image[i] = value;
+    }
+    let images = this.#images.get(table);
+    if (!images) {
+      images = new Map();
+      this.#images.set(table, images);
+    }
+    images.set(rowid, image);
+  }
+
+  /** A savepoint rolled back: the rows imaged since may be gone, so every row is read back instead. */
+  rolledBack(): void {
+    this.#images.clear();
+    this.#lastFreshInsert = false;
   }
 
   /**
@@ -110,8 +178,14 @@ export class ChangeCapture {
       if (!columns || !select) throw new StoreError('CORRUPT', `change capture has no columns for table '${table}'`);
       const deletes: bigint[] = [];
       const upserts: [bigint, CellValue[], RowOp][] = [];
+      const images = this.#images.get(table);
       for (const [touched, existed] of this.#touched.get(table)!) {
         const rowid = BigInt(touched);
+        const image = images?.get(touched);
+        if (image) {
+          upserts.push([rowid, image, 'insert']);
+          continue;
+        }
         const row = conn.rawRows(select, [rowid])[0];
         if (row) {
           const storedBytes = Number(row.pop());
@@ -125,9 +199,7 @@ export class ChangeCapture {
     // Every touched table, not only those with an insert: an UPSERT that takes its DO UPDATE
     // path still advances the AUTOINCREMENT counter, yet fires only the UPDATE trigger.
     const names = tables.map((t) => t.table);
-    const sequences = conn
-      .rawRows(`SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${names.map(() => '?').join(',')})`, names)
-      .map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
+    const sequences = conn.rawRows(sequencesSql(names.length), names).map(([name, seq]) => [String(name), BigInt(seq as bigint)] as const);
     this.discard();
     return { tables, sequences };
   }
@@ -135,6 +207,107 @@ export class ChangeCapture {
   /** Forgets the touched rows of a transaction that was rolled back instead of committed. */
   discard(): void {
     this.#touched = new Map();
+    this.#images.clear();
+    this.#lastFreshInsert = false;
+  }
+}
+
+// The SELECT of the AUTOINCREMENT counters of n tables, by n: the same text every commit, so the
+// statement cache finds it without a new string to build and hash.
+const sequenceSelects: string[] = [];
+
+function sequencesSql(tables: number): string {
+  sequenceSelects[tables] ??= `SELECT name, seq FROM main.sqlite_sequence WHERE name IN (${Array(tables).fill('?').join(',')})`;
+  return sequenceSelects[tables]!;
+}
+
+/** The trigger's `how` for a row an INSERT just created. */
+const INSERTED = 2;
+
+/** SQLite's type affinity of a column, from its declared type. */
+type Affinity = 'integer' | 'text' | 'blob' | 'real' | 'numeric';
+
+/** What building a row image from bound values needs to know about a table. */
+class TableLayout {
+  /** The affinity of each column, in `columns` order. */
+  readonly affinities: readonly Affinity[];
+  readonly #columns: readonly string[];
+  readonly #rowidColumn: number;
+  // Repositories pass one constant column list per statement: its plan is worked out once.
+  readonly #plans = new WeakMap<readonly string[], readonly number[] | null>();
+
+  constructor(columns: readonly string[], affinities: readonly Affinity[], rowidColumn: number) {
+    this.#columns = columns;
+    this.affinities = affinities;
+    this.#rowidColumn = rowidColumn;
+  }
+
+  /**
+   * For each column, the index of its value in `bound`, or -1 for the rowid; null when a column
+   * is neither (it took its DEFAULT, which only a re-read gives exactly).
+   */
+  sourcesFor(bound: readonly string[]): readonly number[] | null {
+    let plan = this.#plans.get(bound);
+    if (plan === undefined) {
+      const sources = this.#columns.map((column, i) => (i === this.#rowidColumn ? -1 : bound.indexOf(column)));
+      plan = sources.some((source, i) => source < 0 && i !== this.#rowidColumn) ? null : sources;
+      this.#plans.set(bound, plan);
+    }
+    return plan;
+  }
+}
+
+/** Each column's affinity, and which column is an alias of the rowid (-1 when none is). */
+function tableLayout(conn: Connection, table: string, columns: readonly string[]): TableLayout {
+  const info = conn.all('SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid', [table]);
+  const affinities = info.map((row) => affinityOf(String(row.type)));
+  const keys = info.filter((row) => Number(row.pk) > 0);
+  // An INTEGER PRIMARY KEY is the rowid, unless declared in the form SQLite keeps a separate
+  // index for (a quirk of `INTEGER PRIMARY KEY DESC`): then the index list shows a 'pk' index.
+  const pkIndex = conn.get("SELECT 1 AS yes FROM pragma_index_list(?) WHERE origin = 'pk'", [table]);
+  const alias = keys.length === 1 && String(keys[0]!.type).toUpperCase() === 'INTEGER' && !pkIndex;
+  return new TableLayout(columns, affinities, alias ? columns.indexOf(String(keys[0]!.name)) : -1);
+}
+
+/** SQLite's rules (section 3.1 of "Datatypes In SQLite"), in their order. */
+function affinityOf(declared: string): Affinity {
+  const type = declared.toUpperCase();
+  if (type.includes('INT')) return 'integer';
+  if (type.includes('CHAR') || type.includes('CLOB') || type.includes('TEXT')) return 'text';
+  if (type.includes('BLOB') || type === '') return 'blob';
+  if (type.includes('REAL') || type.includes('FLOA') || type.includes('DOUB')) return 'real';
+  return 'numeric';
+}
+
+/**
+ * The value SQLite stores, as `rawRows` reads it back, for `bound` (bound by sql.js: a number
+ * equal to its int32 truncation as INTEGER, any other number as REAL, a string as TEXT) in a
+ * column of `affinity`; undefined where only a re-read is sure: a number in a TEXT column or a
+ * string in a numeric one (SQLite converts them), non-finite or unsafe numbers, and text that
+ * would not read back as given (a leading U+FEFF, a lone surrogate).
+ */
+function storedValue(bound: SqlValue, affinity: Affinity): CellValue | undefined {
+  if (bound === null) return null;
+  if (typeof bound === 'string') {
+    if (affinity !== 'text' && affinity !== 'blob') return undefined;
+    if (bound.charCodeAt(0) === 0xfeff || !isWellFormed(bound)) return undefined;
+    return bound;
+  }
+  if (typeof bound !== 'number' || !Number.isFinite(bound)) return undefined;
+  const boundAsInteger = bound === (bound | 0);
+  switch (affinity) {
+    case 'integer':
+    case 'numeric':
+      // A REAL that holds an integer exactly is stored as that INTEGER.
+      if (!Number.isInteger(bound)) return bound;
+      return Number.isSafeInteger(bound) ? BigInt(bound) : undefined;
+    case 'real':
+      // -0 is bound as the INTEGER 0, which becomes the REAL 0.
+      return bound === 0 ? 0 : bound;
+    case 'blob':
+      return boundAsInteger ? BigInt(bound) : bound;
+    default:
+      return undefined;
   }
 }
 

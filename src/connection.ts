@@ -8,6 +8,17 @@ export type CellValue = null | bigint | number | string | Uint8Array;
 export type Row = Record<string, SqlValue>;
 
 /**
+ * Where the images of rows a repository inserts go (change capture), so that they need not be
+ * read back from SQLite at commit.
+ */
+export interface RowImageSink {
+  /** The row `rowid` of `table` was just inserted by one statement that bound `values` to `columns`. */
+  inserted(table: string, rowid: number, columns: readonly string[], values: readonly SqlValue[]): void;
+  /** A savepoint was rolled back: rows inserted since may be gone. */
+  rolledBack(): void;
+}
+
+/**
  * The store's one handle on its sql.js Database: cached prepared statements, bound
  * parameters only, and sql.js errors turned into StoreErrors.
  */
@@ -18,8 +29,33 @@ export class Connection {
   // tell them when the connection ends them.
   readonly #held = new Map<Statement, { readonly owner: object | null; readonly ended: (why: string) => void }>();
 
+  #images: RowImageSink | null = null;
+
   constructor(db: Database) {
     this.db = db;
+  }
+
+  /** Sends what `insertedRow` is told to `sink` from now on (null: nowhere). */
+  setRowImageSink(sink: RowImageSink | null): void {
+    this.#images = sink;
+  }
+
+  /**
+   * Tells change capture that the statement just run inserted row `rowid` of `table` with
+   * `values` bound to `columns` (TEXT bound as UTF-8 bytes given as its string). Capture keeps
+   * the image only when it is exactly what SQLite stored; otherwise it reads the row back.
+   */
+  insertedRow(table: string, rowid: number, columns: readonly string[], values: readonly SqlValue[]): void {
+    this.#images?.inserted(table, rowid, columns, values);
+  }
+
+  /** Rolls back to `savepoint` and releases it: every change since it was opened is undone. */
+  rollbackTo(savepoint: string): void {
+    try {
+      this.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+    } finally {
+      this.#images?.rolledBack();
+    }
   }
 
   /** Runs a statement that returns no rows; gives the number of rows it changed. */

@@ -9,7 +9,7 @@ export interface Executor {
   /** Runs `fn` with a consistent view of the database. */
   read<T>(fn: (conn: Connection) => T): Promise<T>;
   /** Runs `fn` atomically: all of its changes become durable together, or none do. */
-  write<T>(fn: (conn: Connection) => T): Promise<T>;
+  write<T>(fn: (conn: Connection) => T, options?: WriteOptions): Promise<T>;
   /** The store's clock. */
   now(): Date;
   /** Throws READ_ONLY when the store only reads; for checks that must come before a side effect. */
@@ -20,4 +20,14 @@ export interface Executor {
    * not run twice here (track's tool has run already), so they cannot wait to fail and be resent.
    */
   forward?(target: string, method: string, args: unknown[]): Promise<unknown> | null;
+}
+
+/** What a repository tells about a write, so the executor can do less for it. */
+export interface WriteOptions {
+  /**
+   * `fn` changes the database with one statement at most, and throws only before it or from it.
+   * SQLite undoes a failed statement by itself, so inside a transaction such a write needs no
+   * savepoint of its own to be all-or-nothing (two statements fewer per call).
+   */
+  readonly oneStatement?: boolean;
 }

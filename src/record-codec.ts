@@ -82,9 +82,7 @@ export function encodeRecord(record: CommitRecord & { readonly identity: StoreId
   w.f64(record.seq);
   w.u32(record.changes.tables.length);
   for (const table of record.changes.tables) {
-    w.str(table.table);
-    w.u32(table.columns.length);
-    for (const column of table.columns) w.str(column);
+    w.raw(tableHeader(table));
     w.u32(table.deletes.length);
     for (const rowid of table.deletes) w.i64(rowid);
     w.u32(table.upserts.length);
@@ -195,14 +193,43 @@ function identityBytes(identity: StoreIdentity): Uint8Array {
   return lastIdentityBytes;
 }
 
+// A table's name and columns, encoded: change capture hands the same columns array for a table
+// in every record until the schema changes, so its bytes are worked out once.
+const tableHeaders = new WeakMap<readonly string[], { readonly table: string; readonly bytes: Uint8Array }>();
+
+function tableHeader(table: TableChanges): Uint8Array {
+  const cached = tableHeaders.get(table.columns);
+  if (cached?.table === table.table) return cached.bytes;
+  // Its own buffer: the record being encoded holds the scratch one.
+  const w = new Writer(new Uint8Array(256));
+  w.str(table.table);
+  w.u32(table.columns.length);
+  for (const column of table.columns) w.str(column);
+  const bytes = w.finish();
+  tableHeaders.set(table.columns, { table: table.table, bytes });
+  return bytes;
+}
+
+/** Strings up to this many UTF-16 units are written by hand when they are ASCII (see Writer.str). */
+const SHORT_TEXT = 64;
+
 // Encoding is synchronous, so one scratch buffer serves every record; finish() copies out.
 let scratch = new Uint8Array(64 * 1024);
+let scratchView: DataView = new DataView(scratch.buffer);
 const SCRATCH_LIMIT = 4 << 20;
 
 class Writer {
-  #buf = scratch;
-  #view = new DataView(this.#buf.buffer);
+  // Whether this writer's buffer is the shared scratch buffer (a table header has its own).
+  readonly #shared: boolean;
+  #buf: Uint8Array;
+  #view: DataView;
   #at = 0;
+
+  constructor(own?: Uint8Array) {
+    this.#shared = own === undefined;
+    this.#buf = own ?? scratch;
+    this.#view = own ? new DataView(own.buffer) : scratchView;
+  }
 
   #room(n: number): void {
     if (this.#at + n <= this.#buf.length) return;
@@ -210,12 +237,14 @@ class Writer {
     next.set(this.#buf.subarray(0, this.#at));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
-    if (next.length <= SCRATCH_LIMIT) scratch = next;
+    if (this.#shared && next.length <= SCRATCH_LIMIT) {
+      scratch = next;
+      scratchView = this.#view;
+    }
   }
   u8(v: number): void {
     this.#room(1);
-    this.#view.setUint8(this.#at, v);
-    this.#at += 1;
+    this.#buf[this.#at++] = v;
   }
   u32(v: number): void {
     this.#room(4);
@@ -244,9 +273,27 @@ class Writer {
   str(v: string): void {
     // Encoded in place: a UTF-16 code unit never takes more than 3 bytes of UTF-8.
     this.#room(4 + v.length * 3);
+    // Short ASCII (names, timestamps, small values) is copied by hand: encodeInto needs a
+    // subarray made for each call, which costs more than the loop for a few dozen characters.
+    if (v.length <= SHORT_TEXT && this.#ascii(v)) {
+      this.#view.setUint32(this.#at, v.length, true);
+      this.#at += 4 + v.length;
+      return;
+    }
     const { written } = encoder.encodeInto(v, this.#buf.subarray(this.#at + 4));
     this.#view.setUint32(this.#at, written, true);
     this.#at += 4 + written;
+  }
+  /** Writes `v` after the 4 bytes of its length if it is all ASCII; says whether it was. */
+  #ascii(v: string): boolean {
+    const buf = this.#buf;
+    const at = this.#at + 4;
+    for (let i = 0; i < v.length; i++) {
+      const code = v.charCodeAt(i);
+      if (code > 0x7f) return false;
+      buf[at + i] = code;
+    }
+    return true;
   }
   value(v: CellValue): void {
     if (v === null) this.u8(Tag.Null);

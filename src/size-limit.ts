@@ -74,9 +74,9 @@ export class SizeLimit {
 
   /**
    * Throws FULL when the open transaction grew the database (from `before` bytes) past the
-   * limit; the caller rolls it back. Otherwise warns at 75% (once) and returns.
+   * limit; the caller rolls it back. Otherwise warns at 75% (once) and returns the size now.
    */
-  check(conn: Connection, before: number): void {
+  check(conn: Connection, before: number): number {
     const size = this.observe(conn);
     if (size > this.maxBytes && size > before) {
       throw new StoreError(
@@ -85,6 +85,7 @@ export class SizeLimit {
           `${amount(this.maxBytes)}, and was rolled back (nothing was written). ${WAY_OUT}`,
       );
     }
+    return size;
   }
 }
 

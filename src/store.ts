@@ -757,17 +757,20 @@ export class SQLiteStore {
       const conn = this.#open();
       conn.run('BEGIN');
       try {
+        // The size before each write is the size after the one before it (a rolled-back write
+        // leaves it as it was): measured once per write, not twice.
+        let size = this.#limit.sizeOf(conn);
         for (const item of items) {
           // Each write in its own savepoint: one that throws (FULL included) is undone alone and rejects alone.
           conn.run('SAVEPOINT aos_batch');
-          const sizeBefore = this.#limit.sizeOf(conn);
           try {
             const value = item.run(conn);
-            this.#limit.check(conn, sizeBefore);
+            size = this.#limit.check(conn, size);
             outcomes.push({ ok: true, value });
           } catch (error) {
-            conn.run('ROLLBACK TO aos_batch');
+            conn.rollbackTo('aos_batch');
             outcomes.push({ ok: false, value: error });
+            continue;
           }
           conn.run('RELEASE aos_batch');
         }
@@ -813,7 +816,9 @@ export class SQLiteStore {
     let changes: ChangeSet | null = null;
     let seq = 0;
     try {
-      result = await fn(conn);
+      // A repository write returns its value, not a promise: awaiting it would cost a turn of the microtask queue.
+      const value = fn(conn);
+      result = value instanceof Promise ? await value : value;
       // Refused before anything is durable: a database past the limit might not checkpoint or reopen.
       this.#limit.check(conn, sizeBefore);
       if (mayChangeSchema && conn.pragma('schema_version') !== schemaBefore) {

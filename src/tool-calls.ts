@@ -114,7 +114,8 @@ export class ToolCallRepository {
       // A numeric id needs no lookup: the foreign key refuses one that names no mission, and
       // that refusal becomes the same NOT_FOUND the lookup gives.
       const missionId = typeof mission === 'number' ? mission : resolveMission(conn, mission);
-      const timestamp = given ?? formatTimestamp(this.#exec.now());
+      const timestamp = given ?? clockText(this.#exec.now());
+      const values = [missionId, toolName, args, result, timestamp, durationMs, success ? 1 : 0, errorMessage, agentName, toolCallId];
       try {
         conn.run(INSERT_TOOL_CALL, [
           missionId,
@@ -123,7 +124,7 @@ export class ToolCallRepository {
           textBytes(result),
           timestamp,
           durationMs,
-          success ? 1 : 0,
+          values[6]!,
           errorMessage,
           agentName,
           toolCallId,
@@ -131,25 +132,17 @@ export class ToolCallRepository {
       } catch (error) {
         throw typeof mission === 'number' ? missingMission(error, mission) : error;
       }
+      const id = Number(lastInsertRowid(conn));
+      // The row's image for the commit record, so change capture need not read it back.
+      conn.insertedRow('tool_calls', id, TOOL_CALL_COLUMNS, values);
       // Built from what was stored rather than read back: the same values, without a second
       // trip of the JSON through the wasm boundary. args and result are parsed from the stored
       // text on first read (most callers never read them), so they equal what a later list()
       // gives, and never alias the caller's objects. The id comes from last_insert_rowid(), not
       // RETURNING, which costs SQLite an ephemeral table per insert (~10 µs here, against ~1).
-      return storedToolCall(
-        Number(lastInsertRowid(conn)),
-        missionId,
-        toolName,
-        args,
-        result,
-        timestamp,
-        durationMs,
-        success,
-        errorMessage,
-        agentName,
-        toolCallId,
-      );
-    });
+      return storedToolCall(id, missionId, toolName, args, result, timestamp, durationMs, success, errorMessage, agentName, toolCallId);
+      // One INSERT: the lookup before it only reads, and nothing after it throws.
+    }, ONE_STATEMENT);
   }
 
   /**
@@ -278,9 +271,37 @@ function filterParams(filter: ToolCallFilter): (conn: Connection) => [number | n
   return (conn) => [mission === null ? null : resolveMission(conn, mission), since];
 }
 
-const INSERT_TOOL_CALL =
-  'INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message, agent_name, tool_call_id) ' +
-  'VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)';
+const ONE_STATEMENT = { oneStatement: true } as const;
+
+// The clock's last reading and its text: calls recorded within one millisecond (a batch in one
+// transaction, parallel tool calls) share it instead of formatting the same instant again.
+let lastEpoch = Number.NaN;
+let lastText = '';
+
+/** formatTimestamp(now), remembered for the last instant it was asked for. */
+function clockText(now: Date): string {
+  const epoch = now.getTime();
+  if (epoch !== lastEpoch) {
+    lastText = formatTimestamp(now);
+    lastEpoch = epoch;
+  }
+  return lastText;
+}
+
+const TOOL_CALL_COLUMNS = [
+  'mission_id',
+  'tool_name',
+  'args',
+  'result',
+  'timestamp',
+  'duration_ms',
+  'success',
+  'error_message',
+  'agent_name',
+  'tool_call_id',
+] as const;
+
+const INSERT_TOOL_CALL = `INSERT INTO tool_calls (${TOOL_CALL_COLUMNS.join(', ')}) VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)`;
 
 /** A recorded call as `record` returns it: args and result parse their stored JSON text when first read. */
 function storedToolCall(

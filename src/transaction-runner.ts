@@ -423,8 +423,9 @@ class TransactionScope {
     this.#gate = parent.child();
     const gate = this.#gate;
     const exec: Executor = {
-      read: (work) => gate.run(() => this.#inside(work)),
-      write: (work) => gate.run(() => this.#inside(work)),
+      // A read changes nothing, so it needs no savepoint; nor does a write of one statement.
+      read: (work) => gate.run(() => this.#inside(work, false)),
+      write: (work, options) => gate.run(() => this.#inside(work, options?.oneStatement !== true)),
       now: () => this.#now(),
     };
     this.tx = {
@@ -473,8 +474,9 @@ class TransactionScope {
     this.#conn.endHeld('its transaction ended', this);
   }
 
-  #inside<R>(work: (conn: Connection) => R): R {
+  #inside<R>(work: (conn: Connection) => R, savepoint = true): R {
     this.#ensureActive();
+    if (!savepoint) return work(this.#conn);
     // A savepoint per call: a failed call inside the transaction leaves no partial change.
     this.#conn.run('SAVEPOINT aos_call');
     try {
@@ -482,7 +484,7 @@ class TransactionScope {
       this.#conn.run('RELEASE aos_call');
       return result;
     } catch (error) {
-      this.#conn.exec('ROLLBACK TO aos_call; RELEASE aos_call');
+      this.#conn.rollbackTo('aos_call');
       throw error;
     }
   }
@@ -507,7 +509,7 @@ class TransactionScope {
       this.#conn.run(`RELEASE ${savepoint}`);
       return result;
     } catch (error) {
-      this.#conn.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+      this.#conn.rollbackTo(savepoint);
       throw error;
     } finally {
       scope.end();
