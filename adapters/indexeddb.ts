@@ -1,7 +1,8 @@
 import type { UseStore } from 'idb-keyval';
 import { messageOf, StoreError } from '../src/errors.js';
-import type { LoadedState, PersistenceAdapter, StoreShare } from '../src/persistence-adapter.js';
+import type { LoadedState, PersistenceAdapter, PreparedCheckpoint, ReplicaPort, StoreShare } from '../src/persistence-adapter.js';
 import { TabShare } from './indexeddb-share.js';
+import { startBrowserReplica } from './replica-browser.js';
 import {
   CHUNK_BYTES,
   type ChunkManifest,
@@ -104,6 +105,8 @@ class IndexedDbAdapter implements PersistenceAdapter {
   #share: TabShare | null = null;
   /** The manifest of the snapshot as stored, as this holder last loaded or wrote it; null when unknown (write every chunk). */
   #hashes: ChunkManifest | null = null;
+  /** How many records the log holds (stale ones included), as this holder last read or wrote it: what a checkpoint may keep. */
+  #recordCount = 0;
 
   constructor(location: string, options: IndexedDbAdapterOptions) {
     this.location = location;
@@ -124,6 +127,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       const { state, lastKey, manifest } = await this.#read();
       this.#nextKey = lastKey + 1;
       this.#hashes = manifest;
+      this.#recordCount = state.records.length;
       return state;
     } catch (error) {
       await this.close();
@@ -277,6 +281,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       throw ioError(`cannot append to the IndexedDB database ${this.location}`, error);
     }
     this.#nextKey = key + 1;
+    this.#recordCount++;
     this.#share?.published(bytes);
   }
 
@@ -288,54 +293,114 @@ class IndexedDbAdapter implements PersistenceAdapter {
    */
   async checkpoint(snapshot: Uint8Array): Promise<void> {
     this.#requireOpen();
-    const previous = this.#hashes;
     try {
       const hashes = await hashChunks(snapshot, CHUNK_BYTES);
       this.#requireOpen();
-      const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
-      const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
-      const manifestBytes = encodeManifest(manifest);
-      // Unknown until this transaction completes: should it fail, the next checkpoint writes every chunk.
-      this.#hashes = null;
-      const failed: { error?: unknown } = {};
-      try {
-        await this.#fenced(
-          (store) => {
-            if (previous === null || previous.hashes.length > hashes.length) {
-              store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
-            }
-            store.put(manifestBytes, MANIFEST_KEY);
-            store.delete(LEGACY_SNAPSHOT_KEY);
-            store.delete(ALL_RECORDS());
-            // One chunk per request, the next issued from the success of the one before: each put
-            // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
-            // for the whole database on a first checkpoint. The pending request keeps the
-            // transaction open between them.
-            const putFrom = (k: number): void => {
-              if (k >= changed.length) return;
-              const index = changed[k]!;
-              const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
-              request.onsuccess = () => {
-                try {
-                  putFrom(k + 1);
-                } catch (error) {
-                  failed.error ??= error;
-                  abortQuietly(store.transaction);
-                }
-              };
-            };
-            putFrom(0);
-          },
-          { commitAtOnce: false },
-        );
-      } catch (error) {
-        throw failed.error ?? error;
-      }
-      this.#hashes = manifest;
+      await this.#writeSnapshot(snapshot, hashes, 0);
     } catch (error) {
       throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
     }
     this.#share?.checkpointed();
+  }
+
+  /**
+   * Hashes the snapshot's chunks, a chunk per task so the page goes on answering (appends too);
+   * `commit` then writes what `checkpoint` writes in one fenced transaction, except that it keeps
+   * the log's last `keep` records. Nothing is stored before `commit`: the chunks that changed are
+   * known only against the manifest as it is then, and a tab closed meanwhile leaves no trace.
+   */
+  async prepareCheckpoint(snapshot: Uint8Array): Promise<PreparedCheckpoint> {
+    this.#requireOpen();
+    let hashes: Uint8Array[];
+    try {
+      hashes = await hashChunks(snapshot, CHUNK_BYTES);
+    } catch (error) {
+      throw ioError(`cannot prepare a snapshot for the IndexedDB database ${this.location}`, error);
+    }
+    // Dropped once settled: the snapshot may be most of the page's memory.
+    let held: { snapshot: Uint8Array; hashes: Uint8Array[] } | null = { snapshot, hashes };
+    return {
+      commit: async (keep) => {
+        if (held === null) throw new StoreError('INVALID_INPUT', `this checkpoint of ${this.location} was already committed or discarded`);
+        const prepared = held;
+        held = null;
+        this.#requireOpen();
+        const count = this.#recordCount;
+        if (!Number.isInteger(keep) || keep < 0 || keep > count) {
+          throw new StoreError('INVALID_INPUT', `cannot keep ${keep} of the ${count} record(s) in the log of ${this.location}`);
+        }
+        try {
+          await this.#writeSnapshot(prepared.snapshot, prepared.hashes, keep);
+        } catch (error) {
+          throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
+        }
+        this.#share?.checkpointed();
+      },
+      discard: async () => {
+        held = null;
+      },
+    };
+  }
+
+  /**
+   * A module Web Worker for the store's checkpoint replica; StoreError IO where none can start
+   * (no Worker here, or the page's policy forbids it): the store then exports on the page.
+   */
+  spawnReplica(): ReplicaPort {
+    return startBrowserReplica();
+  }
+
+  /**
+   * The one transaction of a checkpoint: puts the chunks of `snapshot` whose hash differs from
+   * the manifest this holder knows, the new manifest, and drops the chunks past the new end, the
+   * legacy single value and every log record but the last `keep`.
+   */
+  async #writeSnapshot(snapshot: Uint8Array, hashes: readonly Uint8Array[], keep: number): Promise<void> {
+    const previous = this.#hashes;
+    const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
+    const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
+    const manifestBytes = encodeManifest(manifest);
+    // Unknown until this transaction completes: should it fail, the next checkpoint writes every chunk.
+    this.#hashes = null;
+    const failed: { error?: unknown } = {};
+    const guard =
+      (tx: IDBTransaction, handler: () => void): (() => void) =>
+      () => {
+        try {
+          handler();
+        } catch (error) {
+          failed.error ??= error;
+          abortQuietly(tx);
+        }
+      };
+    try {
+      await this.#fenced(
+        (store) => {
+          if (previous === null || previous.hashes.length > hashes.length) {
+            store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
+          }
+          store.put(manifestBytes, MANIFEST_KEY);
+          store.delete(LEGACY_SNAPSHOT_KEY);
+          dropRecordsBefore(store, keep, guard);
+          // One chunk per request, the next issued from the success of the one before: each put
+          // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
+          // for the whole database on a first checkpoint. The pending request keeps the
+          // transaction open between them.
+          const putFrom = (k: number): void => {
+            if (k >= changed.length) return;
+            const index = changed[k]!;
+            const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
+            request.onsuccess = guard(store.transaction, () => putFrom(k + 1));
+          };
+          putFrom(0);
+        },
+        { commitAtOnce: false },
+      );
+    } catch (error) {
+      throw failed.error ?? error;
+    }
+    this.#hashes = manifest;
+    this.#recordCount = keep;
   }
 
   /**
@@ -572,6 +637,31 @@ class StrictConnection {
       };
     });
   }
+}
+
+/**
+ * Deletes, in the transaction of `store`, every log record but the last `keep` (all of them when
+ * `keep` is 0). The kept ones are found from the end with a key cursor rather than assumed from
+ * the keys' numbering. `guard` wraps the cursor's handler.
+ */
+function dropRecordsBefore(store: IDBObjectStore, keep: number, guard: (tx: IDBTransaction, handler: () => void) => () => void): void {
+  if (keep === 0) {
+    store.delete(ALL_RECORDS());
+    return;
+  }
+  const cursor = store.openKeyCursor(ALL_RECORDS(), 'prev');
+  let skipped = false;
+  cursor.onsuccess = guard(store.transaction, () => {
+    const at = cursor.result;
+    // No record before the kept ones: nothing to drop.
+    if (at === null) return;
+    if (!skipped) {
+      skipped = true;
+      at.advance(keep);
+      return;
+    }
+    store.delete(IDBKeyRange.upperBound(at.key));
+  });
 }
 
 function abortQuietly(tx: IDBTransaction): void {
