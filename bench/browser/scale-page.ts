@@ -1,6 +1,7 @@
 // The page side of `bench/browser-scale-bench.ts`: builds a store of a given size on IndexedDB,
-// checkpoints it under a main-thread stall monitor, writes while background checkpoints run, and
-// reopens it. A step that fails is reported as a result (its message), never thrown to the script.
+// checkpoints it under a main-thread stall monitor (on the page: the store has no replica yet),
+// reopens it (the replica starts in a Web Worker), checkpoints again from the replica, writes
+// while background checkpoints from the replica run, and reopens it. A step that fails is reported as a result (its message), never thrown to the script.
 import { openStore, type PersistenceAdapter, type SQLiteStore } from 'agent-ops-store';
 import { indexedDbAdapter } from 'agent-ops-store/adapters/indexeddb';
 import { payload } from '../payloads.js';
@@ -15,9 +16,15 @@ export interface PageScaleFigures {
   checkpointMs?: number;
   checkpointStallMs?: number;
   checkpointError?: string;
+  /** A checkpoint asked for after the reopen, taken from the replica in the Web Worker. */
+  replicaCheckpointMs?: number;
+  replicaCheckpointStallMs?: number;
+  replicaCheckpointError?: string;
   writes?: number[];
   writeCheckpoints?: number;
   writeCheckpointMs?: number[];
+  /** Of the checkpoints during the writes: how long each commit held the store's queue (writes waited on it). */
+  writeCommitMs?: number[];
   writeStallMs?: number;
   writeError?: string;
   closeError?: string;
@@ -28,8 +35,8 @@ export interface PageScaleFigures {
 /** A checkpoint policy that never fires: the fill stays in the log until the measured checkpoint. */
 const NEVER = { minLogBytes: 1e12, maxLogBytes: 1e12 };
 /** The log size that triggers a background checkpoint while writes are timed. */
-const WRITE_CHECKPOINT_BYTES = 2 << 20;
-const WRITES = 1500;
+const WRITE_CHECKPOINT_BYTES = 1 << 20;
+const WRITES = 4000;
 
 function deleteDatabase(name: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -42,9 +49,15 @@ function deleteDatabase(name: string): Promise<void> {
 const message = (error: unknown) =>
   error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
 
-function timedCheckpoints(inner: PersistenceAdapter, into: number[]): PersistenceAdapter {
+/**
+ * `inner`, timing its checkpoints: a whole one (`checkpoint`) into `into`; one taken from the
+ * replica from the start of `prepareCheckpoint` to the end of its commit into `into`, and its
+ * commit alone (what holds up writes) into `commits`.
+ */
+function timedCheckpoints(inner: PersistenceAdapter, into: number[], commits: number[] = []): PersistenceAdapter {
   return {
     location: inner.location,
+    maxBytes: inner.maxBytes,
     load: () => inner.load(),
     append: (record) => inner.append(record),
     async checkpoint(snapshot) {
@@ -52,6 +65,21 @@ function timedCheckpoints(inner: PersistenceAdapter, into: number[]): Persistenc
       await inner.checkpoint(snapshot);
       into.push(performance.now() - t);
     },
+    async prepareCheckpoint(snapshot) {
+      const t = performance.now();
+      const prepared = await inner.prepareCheckpoint!(snapshot);
+      return {
+        async commit(keep) {
+          const c = performance.now();
+          await prepared.commit(keep);
+          const end = performance.now();
+          commits.push(end - c);
+          into.push(end - t);
+        },
+        discard: () => prepared.discard(),
+      };
+    },
+    spawnReplica: () => inner.spawnReplica!(),
     close: () => inner.close(),
   };
 }
@@ -91,11 +119,26 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
     figures.checkpointStallMs = await monitor.stop();
     if (figures.checkpointError === undefined) {
       await store.close();
+      // Reopened above workerMinBytes (16 MiB): the store starts its replica in a Web Worker, and
+      // checkpoints are taken from it while writes go on.
       const checkpointMs: number[] = [];
+      const commitMs: number[] = [];
       store = await openStore({
-        adapter: timedCheckpoints(indexedDbAdapter(name, { lock: 'fail' }), checkpointMs),
+        adapter: timedCheckpoints(indexedDbAdapter(name, { lock: 'fail' }), checkpointMs, commitMs),
         checkpoint: { minLogBytes: WRITE_CHECKPOINT_BYTES, maxLogBytes: WRITE_CHECKPOINT_BYTES },
       });
+      for (let i = 0; i < 200; i++) await store.toolCalls.record({ mission, ...payload(i) });
+      monitor.start();
+      t = performance.now();
+      try {
+        await store.checkpoint();
+        figures.replicaCheckpointMs = performance.now() - t;
+      } catch (error) {
+        figures.replicaCheckpointError = message(error);
+      }
+      figures.replicaCheckpointStallMs = await monitor.stop();
+      checkpointMs.length = 0;
+      commitMs.length = 0;
       const samples: number[] = [];
       monitor.start();
       try {
@@ -110,7 +153,8 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       figures.writeStallMs = await monitor.stop();
       figures.writes = samples;
       figures.writeCheckpoints = checkpointMs.length;
-      figures.writeCheckpointMs = checkpointMs;
+      figures.writeCheckpointMs = [...checkpointMs];
+      figures.writeCommitMs = [...commitMs];
     }
   } finally {
     try {
