@@ -77,7 +77,7 @@ try {
 
 console.log('\nScale in Chromium (IndexedDB; goals from issue 8: main-thread stall ≤ 50 ms at 500 MB, write p99 ≤ 5× p50)\n');
 console.log(
-  '| store | calls | fill | first checkpoint, on the page (stall) | checkpoint from the Web Worker replica (stall) | writes during background checkpoints p50 / p99 (p99÷p50) / max | longest stall during them | checkpoints in them (longest; longest commit) | reopen + first query |',
+  '| store | calls | fill | first checkpoint, on the page (stall) | checkpoint from the Web Worker replica (stall) | writes during background checkpoints p50 / p99 (p99÷p50) / max | longest stall during them (longest tasks on the page) | checkpoints in them (longest; longest commit) | reopen + first query |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
@@ -102,7 +102,7 @@ for (const r of results) {
     ? `FAILED: ${r.reopenError}`
     : `${fmt(r.reopenMs)}${r.closeError ? ` (close() failed: ${r.closeError}; the reopen replayed the log)` : ''}`;
   console.log(
-    `| ${store} | ${r.calls ?? '—'} | ${fmt(r.fillMs)} | ${checkpoint} | ${fromReplica} | ${writes} | ${fmt(r.writeStallMs)} | ${cps} | ${reopen} |`,
+    `| ${store} | ${r.calls ?? '—'} | ${fmt(r.fillMs)} | ${checkpoint} | ${fromReplica} | ${writes} | ${fmt(r.writeStallMs)} (${(r.writeLongTasksMs ?? []).map((ms) => ms.toFixed(0)).join(', ') || 'none over 50 ms'}) | ${cps} | ${reopen} |`,
   );
 }
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });

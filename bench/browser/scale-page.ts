@@ -26,6 +26,8 @@ export interface PageScaleFigures {
   /** Of the checkpoints during the writes: how long each commit held the store's queue (writes waited on it). */
   writeCommitMs?: number[];
   writeStallMs?: number;
+  /** The page's long tasks (over 50 ms, PerformanceObserver 'longtask') during the timed writes, longest first: a stall without one is the thread waiting its turn on a loaded machine, not the page's own work. */
+  writeLongTasksMs?: number[];
   writeError?: string;
   closeError?: string;
   reopenMs?: number;
@@ -140,6 +142,11 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       checkpointMs.length = 0;
       commitMs.length = 0;
       const samples: number[] = [];
+      const longTasks: number[] = [];
+      const observer = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) longTasks.push(entry.duration);
+      });
+      observer.observe({ type: 'longtask' });
       monitor.start();
       try {
         for (let i = 0; i < WRITES; i++) {
@@ -151,6 +158,8 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
         figures.writeError = message(error);
       }
       figures.writeStallMs = await monitor.stop();
+      observer.disconnect();
+      figures.writeLongTasksMs = longTasks.sort((a, b) => b - a).slice(0, 5);
       figures.writes = samples;
       figures.writeCheckpoints = checkpointMs.length;
       figures.writeCheckpointMs = [...checkpointMs];
