@@ -39,11 +39,20 @@ export interface IndexedDbAdapterOptions {
 // removes every record and another every chunk. Stores written before chunks hold the whole
 // snapshot as one value under 'snapshot': it is read as it is, and the first checkpoint replaces
 // it with chunks in the same transaction that deletes it, so a crash leaves one layout or the other.
+// A chunk is under ['chunk', index], or under ['chunk', index, <its SHA-256 in hex>] when it was
+// written before the checkpoint that lists it (prepareCheckpoint): a reader takes, for each index,
+// the key named by the manifest's hash if there is one, else the plain key, and passes over the rest
+// (chunks of a checkpoint that never committed; the next commit deletes them).
 const OBJECT_STORE = 'aos';
 const LEGACY_SNAPSHOT_KEY = 'snapshot';
 const MANIFEST_KEY = 'manifest';
 const CHUNK_KEY = 'chunk';
 const chunkKey = (index: number): IDBValidKey => [CHUNK_KEY, index];
+/**
+ * Where a chunk written ahead of its checkpoint goes (see `prepareCheckpoint`): named by its hash,
+ * so a reader takes it only once a manifest lists that hash, and passes over it until then.
+ */
+const stagedChunkKey = (index: number, hash: Uint8Array): IDBValidKey => [CHUNK_KEY, index, hexOf(hash)];
 const CHUNKS_FROM = (index: number): IDBKeyRange => IDBKeyRange.bound(chunkKey(index), chunkKey(Number.POSITIVE_INFINITY));
 /**
  * The largest store this adapter lets grow (`PersistenceAdapter.maxBytes`): at a checkpoint a tab
@@ -237,20 +246,31 @@ class IndexedDbAdapter implements PersistenceAdapter {
         const snapshot = new Uint8Array(decoded.length);
         read.snapshot = snapshot;
         let next = 0;
+        const hexes = decoded.hashes.map(hexOf);
+        // The plain value of chunk `next`, taken once the cursor has passed every key of that index
+        // without finding the one its hash names.
+        let held: Uint8Array | null = null;
+        const place = (chunk: Uint8Array): void => {
+          const expected = Math.min(decoded.chunkBytes, decoded.length - next * decoded.chunkBytes);
+          if (chunk.length !== expected) throw this.#missingChunk(next, decoded.hashes.length);
+          snapshot.set(chunk, next * decoded.chunkBytes);
+          next++;
+          held = null;
+        };
         const cursor = store.openCursor(CHUNKS_FROM(0));
         cursor.onsuccess = guarded(tx, () => {
           const at = cursor.result;
           const count = decoded.hashes.length;
-          if (at === null || next >= count) {
-            if (next !== count) throw this.#missingChunk(next, count);
-            return;
+          const key = at === null ? null : (at.key as unknown[]);
+          const index = key === null ? Number.POSITIVE_INFINITY : Number(key[1]);
+          if (held !== null && index > next) place(held);
+          if (next >= count) return;
+          if (at === null || key === null || index > next) throw this.#missingChunk(next, count);
+          if (index === next) {
+            const chunk = bytesAt(at.key, at.value);
+            if (key.length === 2) held = chunk;
+            else if (key[2] === hexes[next]) place(chunk);
           }
-          const key = at.key as unknown[];
-          const chunk = bytesAt(at.key, at.value);
-          const expected = Math.min(decoded.chunkBytes, decoded.length - next * decoded.chunkBytes);
-          if (key[1] !== next || chunk.length !== expected) throw this.#missingChunk(next, count);
-          snapshot.set(chunk, next * decoded.chunkBytes);
-          next++;
           at.continue();
         });
       });
@@ -305,16 +325,28 @@ class IndexedDbAdapter implements PersistenceAdapter {
   }
 
   /**
-   * Hashes the snapshot's chunks, a chunk per task so the page goes on answering (appends too);
-   * `commit` then writes what `checkpoint` writes in one fenced transaction, except that it keeps
-   * the log's last `keep` records. Nothing is stored before `commit`: the chunks that changed are
-   * known only against the manifest as it is then, and a tab closed meanwhile leaves no trace.
+   * The slow part of a checkpoint, while appends go on: hashes the snapshot's chunks (a chunk per
+   * task, so the page goes on answering) and writes those that changed against the manifest as it
+   * is now, each in a transaction of its own (appends interleave with them), under keys named by
+   * their hash, which no reader takes before a manifest lists them. `commit` then puts the
+   * manifest and deletes what it replaces, the legacy value and every log record but the last
+   * `keep`, in one fenced transaction: writes wait for that one only. A tab closed before the
+   * commit leaves chunks nobody reads, which the next commit deletes.
    */
   async prepareCheckpoint(snapshot: Uint8Array): Promise<PreparedCheckpoint> {
     this.#requireOpen();
     let hashes: Uint8Array[];
+    const staged = new Set<number>();
     try {
       hashes = await hashChunks(snapshot, CHUNK_BYTES);
+      const base = this.#hashes;
+      for (const index of changedChunks(hashes, base?.chunkBytes === CHUNK_BYTES ? base.hashes : null)) {
+        this.#requireOpen();
+        const chunk = chunkOf(snapshot, index, CHUNK_BYTES);
+        const key = stagedChunkKey(index, hashes[index]!);
+        await this.#fenced((store) => store.put(chunk, key));
+        staged.add(index);
+      }
     } catch (error) {
       throw ioError(`cannot prepare a snapshot for the IndexedDB database ${this.location}`, error);
     }
@@ -331,12 +363,13 @@ class IndexedDbAdapter implements PersistenceAdapter {
           throw new StoreError('INVALID_INPUT', `cannot keep ${keep} of the ${count} record(s) in the log of ${this.location}`);
         }
         try {
-          await this.#writeSnapshot(prepared.snapshot, prepared.hashes, keep);
+          await this.#writeSnapshot(prepared.snapshot, prepared.hashes, keep, staged);
         } catch (error) {
           throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
         }
         this.#share?.checkpointed();
       },
+      // The chunks written ahead stay until the next commit deletes them: no reader takes them.
       discard: async () => {
         held = null;
       },
@@ -353,14 +386,22 @@ class IndexedDbAdapter implements PersistenceAdapter {
 
   /**
    * The one transaction of a checkpoint: puts the chunks of `snapshot` whose hash differs from
-   * the manifest this holder knows, the new manifest, and drops the chunks past the new end, the
-   * legacy single value and every log record but the last `keep`.
+   * the manifest this holder knows (but those in `staged`, written ahead under their hash's key),
+   * the new manifest, and drops what no longer belongs to it (the chunks past the new end, the
+   * keys of each index but the one the manifest now names, the legacy single value) and every log
+   * record but the last `keep`.
    */
-  async #writeSnapshot(snapshot: Uint8Array, hashes: readonly Uint8Array[], keep: number): Promise<void> {
+  async #writeSnapshot(
+    snapshot: Uint8Array,
+    hashes: readonly Uint8Array[],
+    keep: number,
+    staged: ReadonlySet<number> = new Set(),
+  ): Promise<void> {
     const previous = this.#hashes;
     const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
     const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
     const manifestBytes = encodeManifest(manifest);
+    const hexes = hashes.map(hexOf);
     // Unknown until this transaction completes: should it fail, the next checkpoint writes every chunk.
     this.#hashes = null;
     const failed: { error?: unknown } = {};
@@ -377,19 +418,27 @@ class IndexedDbAdapter implements PersistenceAdapter {
     try {
       await this.#fenced(
         (store) => {
-          if (previous === null || previous.hashes.length > hashes.length) {
-            store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
-          }
+          store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
           store.put(manifestBytes, MANIFEST_KEY);
           store.delete(LEGACY_SNAPSHOT_KEY);
           dropRecordsBefore(store, keep, guard);
+          // Keys named by a hash the manifest does not list for their index: chunks of checkpoints
+          // that never committed, or replaced now. (A plain key beside the named one is dropped below.)
+          const keys = store.getAllKeys(CHUNKS_FROM(0));
+          keys.onsuccess = guard(store.transaction, () => {
+            for (const key of keys.result as unknown[][]) {
+              if (key.length === 3 && key[2] !== hexes[Number(key[1])]) store.delete(key as IDBValidKey);
+            }
+          });
+          const written = changed.filter((index) => !staged.has(index));
+          for (const index of changed) if (staged.has(index)) store.delete(chunkKey(index));
           // One chunk per request, the next issued from the success of the one before: each put
           // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
           // for the whole database on a first checkpoint. The pending request keeps the
           // transaction open between them.
           const putFrom = (k: number): void => {
-            if (k >= changed.length) return;
-            const index = changed[k]!;
+            if (k >= written.length) return;
+            const index = written[k]!;
             const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
             request.onsuccess = guard(store.transaction, () => putFrom(k + 1));
           };
@@ -663,6 +712,13 @@ function dropRecordsBefore(store: IDBObjectStore, keep: number, guard: (tx: IDBT
     }
     store.delete(IDBKeyRange.upperBound(at.key));
   });
+}
+
+/** A hash as lowercase hex: the last part of a chunk key written ahead of its checkpoint. */
+function hexOf(hash: Uint8Array): string {
+  let hex = '';
+  for (const byte of hash) hex += byte.toString(16).padStart(2, '0');
+  return hex;
 }
 
 function abortQuietly(tx: IDBTransaction): void {

@@ -21,6 +21,7 @@ const uniqueName = (what: string) => {
 const FROM_REPLICA = { workerMinBytes: 0, minLogBytes: 16 << 10, logRatio: 0 };
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 const isRecordKey = (key: unknown) => typeof key === 'number';
+const sameBytes = (a: Uint8Array | null, b: Uint8Array) => a !== null && a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 afterEach(async () => {
   for (const t of tabs) t.remove();
@@ -285,5 +286,40 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     // Without a reset, the change feed told of every row the follower holds.
     if (resets === 0) for (const row of rows) expect(seen.has(row.id), `row ${row.id}`).toBe(true);
     expect((await follower.query('PRAGMA integrity_check'))[0]).toEqual({ integrity_check: 'ok' });
+  });
+
+  it('chunks written ahead of a checkpoint that never commits are passed over by readers and deleted by the next commit', async () => {
+    const name = uniqueName('staged');
+    const database = `agent-ops-store:${name}`;
+    // Three chunks of 4 MiB; each version differs from the one before in its middle chunk only.
+    const version = (fill: number) => {
+      const bytes = new Uint8Array(9 << 20).fill(1);
+      bytes.fill(fill, 5 << 20, 6 << 20);
+      return bytes;
+    };
+    const chunkKeys = async () => (await storedKeys(database)).filter((key) => Array.isArray(key) && key[0] === 'chunk');
+    const first = indexedDbAdapter(name, { lock: 'fail' });
+    await first.load();
+    await first.checkpoint(version(2));
+    const abandoned = await first.prepareCheckpoint!(version(3));
+    // Written ahead: the middle chunk under its hash's key, beside the plain one.
+    expect((await chunkKeys()).length).toBe(4);
+    await abandoned.discard();
+    await first.close();
+
+    const second = indexedDbAdapter(name, { lock: 'fail' });
+    const state = await second.load();
+    expect(sameBytes(state.snapshot, version(2))).toBe(true);
+    const next = await second.prepareCheckpoint!(version(4));
+    await second.append(new Uint8Array([9]));
+    await next.commit(1);
+    expect(await chunkKeys()).toHaveLength(3);
+    await second.close();
+
+    const third = indexedDbAdapter(name, { lock: 'fail' });
+    const last = await third.load();
+    expect(sameBytes(last.snapshot, version(4))).toBe(true);
+    expect(last.records.map((r) => Array.from(r))).toEqual([[9]]);
+    await third.close();
   });
 });
