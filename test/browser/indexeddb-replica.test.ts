@@ -322,4 +322,39 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     expect(last.records.map((r) => Array.from(r))).toEqual([[9]]);
     await third.close();
   });
+
+  it('the leading tab goes while its checkpoints keep records: the tab that takes over loses and doubles nothing', async () => {
+    const name = uniqueName('replica-takeover');
+    const leader = await openTab();
+    const next = await openTab();
+    const writer = await openTab();
+    tabs.push(leader, next, writer);
+    for (const t of [leader, next, writer]) await t.call('open', { name, checkpoint: FROM_REPLICA });
+    await leader.call('createMission', { uuid: 'm-takeover' });
+    const before = watchAcks(writer, (n) => n >= 250);
+    await writer.call('writeForever', { mission: 'm-takeover' });
+    const atRemoval = await before;
+    // Checkpoints from the leader's replica cut its log while the writer's calls went through it.
+    expect((await storedKeys(`agent-ops-store:${name}`)).filter(isRecordKey).length).toBeLessThan(atRemoval);
+    // Gone with forwarded writes and perhaps a checkpoint in flight: the lock passes to `next`.
+    leader.remove();
+    tabs = tabs.filter((t) => t !== leader);
+    const acknowledged = await watchAcks(writer, (n) => n >= atRemoval + 250);
+    writer.remove();
+    tabs = tabs.filter((t) => t !== writer);
+
+    const rows = await next.call<{ tool_name: string }[]>('query', {
+      sql: "SELECT tool_name FROM tool_calls WHERE tool_name LIKE 'ack-%'",
+    });
+    const have = rows.map((r) => r.tool_name);
+    expect(new Set(have).size, 'no write applied twice').toBe(have.length);
+    for (let n = 1; n <= acknowledged; n++) expect(have.includes(`ack-${n}`), `ack-${n}`).toBe(true);
+    const warned = await next.call<string[]>('warnings');
+    expect(warned.filter((w) => w.includes('export on this thread'))).toEqual([]);
+    await next.call('close');
+    const store = await openStore({ adapter: indexedDbAdapter(name, { lock: 'fail' }), onWarning: () => undefined });
+    stores.push(store);
+    const reopened = await store.query<{ n: number }>("SELECT count(*) AS n FROM tool_calls WHERE tool_name LIKE 'ack-%'");
+    expect(reopened[0]!.n).toBe(have.length);
+  });
 });
