@@ -102,7 +102,7 @@ for (const r of results) {
     ? `FAILED: ${r.reopenError}`
     : `${fmt(r.reopenMs)}${r.closeError ? ` (close() failed: ${r.closeError}; the reopen replayed the log)` : ''}`;
   console.log(
-    `| ${store} | ${r.calls ?? '—'} | ${fmt(r.fillMs)} | ${checkpoint} | ${fromReplica} | ${writes} | ${fmt(r.writeStallMs)} (${(r.writeLongTasksMs ?? []).map((ms) => ms.toFixed(0)).join(', ') || 'none over 50 ms'}) | ${cps} | ${reopen} |`,
+    `| ${store} | ${r.calls ?? '—'} | ${fmt(r.fillMs)} | ${checkpoint} | ${fromReplica} | ${writes} | ${fmt(r.writeStallMs)} (${(r.writeLongTasksMs ?? []).map((ms, i) => `${ms.toFixed(0)} ${r.writeLongTaskPhases?.[i] ?? ''}`.trim()).join(', ') || 'none over 50 ms'}) | ${cps} | ${reopen} |`,
   );
 }
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });

@@ -28,6 +28,8 @@ export interface PageScaleFigures {
   writeStallMs?: number;
   /** The page's long tasks (over 50 ms, PerformanceObserver 'longtask') during the timed writes, longest first: a stall without one is the thread waiting its turn on a loaded machine, not the page's own work. */
   writeLongTasksMs?: number[];
+  /** Where each of those long tasks fell: in a checkpoint's preparation (hashing, chunks written ahead), in its commit, or outside both. */
+  writeLongTaskPhases?: string[];
   writeError?: string;
   closeError?: string;
   reopenMs?: number;
@@ -56,7 +58,14 @@ const message = (error: unknown) =>
  * replica from the start of `prepareCheckpoint` to the end of its commit into `into`, and its
  * commit alone (what holds up writes) into `commits`.
  */
-function timedCheckpoints(inner: PersistenceAdapter, into: number[], commits: number[] = []): PersistenceAdapter {
+/** When each checkpoint's preparation and commit ran (performance.now()), to place the page's long tasks. */
+interface Phase {
+  readonly what: 'prepare' | 'commit';
+  readonly start: number;
+  end: number;
+}
+
+function timedCheckpoints(inner: PersistenceAdapter, into: number[], commits: number[] = [], phases: Phase[] = []): PersistenceAdapter {
   return {
     location: inner.location,
     maxBytes: inner.maxBytes,
@@ -69,12 +78,18 @@ function timedCheckpoints(inner: PersistenceAdapter, into: number[], commits: nu
     },
     async prepareCheckpoint(snapshot) {
       const t = performance.now();
+      const preparing: Phase = { what: 'prepare', start: t, end: Number.POSITIVE_INFINITY };
+      phases.push(preparing);
       const prepared = await inner.prepareCheckpoint!(snapshot);
+      preparing.end = performance.now();
       return {
         async commit(keep) {
           const c = performance.now();
+          const committing: Phase = { what: 'commit', start: c, end: Number.POSITIVE_INFINITY };
+          phases.push(committing);
           await prepared.commit(keep);
           const end = performance.now();
+          committing.end = end;
           commits.push(end - c);
           into.push(end - t);
         },
@@ -125,8 +140,9 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       // checkpoints are taken from it while writes go on.
       const checkpointMs: number[] = [];
       const commitMs: number[] = [];
+      const phases: Phase[] = [];
       store = await openStore({
-        adapter: timedCheckpoints(indexedDbAdapter(name, { lock: 'fail' }), checkpointMs, commitMs),
+        adapter: timedCheckpoints(indexedDbAdapter(name, { lock: 'fail' }), checkpointMs, commitMs, phases),
         checkpoint: { minLogBytes: WRITE_CHECKPOINT_BYTES, maxLogBytes: WRITE_CHECKPOINT_BYTES },
       });
       for (let i = 0; i < 200; i++) await store.toolCalls.record({ mission, ...payload(i) });
@@ -142,9 +158,9 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       checkpointMs.length = 0;
       commitMs.length = 0;
       const samples: number[] = [];
-      const longTasks: number[] = [];
+      const longTasks: { start: number; duration: number }[] = [];
       const observer = new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) longTasks.push(entry.duration);
+        for (const entry of list.getEntries()) longTasks.push({ start: entry.startTime, duration: entry.duration });
       });
       observer.observe({ type: 'longtask' });
       monitor.start();
@@ -159,7 +175,12 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       }
       figures.writeStallMs = await monitor.stop();
       observer.disconnect();
-      figures.writeLongTasksMs = longTasks.sort((a, b) => b - a).slice(0, 5);
+      const longest = longTasks.sort((a, b) => b.duration - a.duration).slice(0, 5);
+      figures.writeLongTasksMs = longest.map((task) => task.duration);
+      figures.writeLongTaskPhases = longest.map((task) => {
+        const end = task.start + task.duration;
+        return phases.find((phase) => task.start < phase.end && end > phase.start)?.what ?? 'outside';
+      });
       figures.writes = samples;
       figures.writeCheckpoints = checkpointMs.length;
       figures.writeCheckpointMs = [...checkpointMs];
