@@ -337,9 +337,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
     this.#requireOpen();
     let hashes: Uint8Array[];
     const staged = new Set<number>();
+    const base = this.#hashes;
     try {
       hashes = await hashChunks(snapshot, CHUNK_BYTES);
-      const base = this.#hashes;
       for (const index of changedChunks(hashes, base?.chunkBytes === CHUNK_BYTES ? base.hashes : null)) {
         this.#requireOpen();
         const chunk = chunkOf(snapshot, index, CHUNK_BYTES);
@@ -362,8 +362,11 @@ class IndexedDbAdapter implements PersistenceAdapter {
         if (!Number.isInteger(keep) || keep < 0 || keep > count) {
           throw new StoreError('INVALID_INPUT', `cannot keep ${keep} of the ${count} record(s) in the log of ${this.location}`);
         }
+        // Another checkpoint (or a reload) since: its commit may have deleted these chunks as
+        // belonging to no manifest, so this one writes every chunk it changes itself.
+        const ahead = this.#hashes === base ? staged : new Set<number>();
         try {
-          await this.#writeSnapshot(prepared.snapshot, prepared.hashes, keep, staged);
+          await this.#writeSnapshot(prepared.snapshot, prepared.hashes, keep, ahead);
         } catch (error) {
           throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
         }

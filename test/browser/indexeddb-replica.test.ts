@@ -320,7 +320,16 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     const last = await third.load();
     expect(sameBytes(last.snapshot, version(4))).toBe(true);
     expect(last.records.map((r) => Array.from(r))).toEqual([[9]]);
+    // A checkpoint between the preparation and the commit deletes the chunks written ahead (no
+    // manifest names them): the commit then writes its changed chunks itself.
+    const overtaken = await third.prepareCheckpoint!(version(5));
+    await third.checkpoint(version(6));
+    await overtaken.commit(0);
     await third.close();
+    const fourth = indexedDbAdapter(name, { lock: 'fail' });
+    expect(sameBytes((await fourth.load()).snapshot, version(5))).toBe(true);
+    expect(await chunkKeys()).toHaveLength(3);
+    await fourth.close();
   });
 
   it('the leading tab goes while its checkpoints keep records: the tab that takes over loses and doubles nothing', async () => {
