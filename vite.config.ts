@@ -10,6 +10,10 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
   const chromium = process.env.VITEST ? await chromiumForTests() : undefined;
   return {
     plugins: [wasmInline()],
+    base: './',
+    // The checkpoint replica's Web Worker (adapters/replica-browser.ts): a module worker, bundled
+    // whole (sql.js and its inlined wasm too: the worker build does not get the plugins above).
+    worker: { format: 'es', plugins: () => [wasmInline()] },
     build: {
       target: 'es2022',
       outDir: 'dist',

@@ -1,7 +1,8 @@
 import type { UseStore } from 'idb-keyval';
 import { messageOf, StoreError } from '../src/errors.js';
-import type { LoadedState, PersistenceAdapter, StoreShare } from '../src/persistence-adapter.js';
+import type { LoadedState, PersistenceAdapter, PreparedCheckpoint, ReplicaPort, StoreShare } from '../src/persistence-adapter.js';
 import { TabShare } from './indexeddb-share.js';
+import { startBrowserReplica } from './replica-browser.js';
 import {
   CHUNK_BYTES,
   type ChunkManifest,
@@ -38,16 +39,26 @@ export interface IndexedDbAdapterOptions {
 // removes every record and another every chunk. Stores written before chunks hold the whole
 // snapshot as one value under 'snapshot': it is read as it is, and the first checkpoint replaces
 // it with chunks in the same transaction that deletes it, so a crash leaves one layout or the other.
+// A chunk is under ['chunk', index], or under ['chunk', index, <its SHA-256 in hex>] when it was
+// written before the checkpoint that lists it (prepareCheckpoint): a reader takes, for each index,
+// the key named by the manifest's hash if there is one, else the plain key, and passes over the rest
+// (chunks of a checkpoint that never committed; the next commit deletes them).
 const OBJECT_STORE = 'aos';
 const LEGACY_SNAPSHOT_KEY = 'snapshot';
 const MANIFEST_KEY = 'manifest';
 const CHUNK_KEY = 'chunk';
 const chunkKey = (index: number): IDBValidKey => [CHUNK_KEY, index];
+/**
+ * Where a chunk written ahead of its checkpoint goes (see `prepareCheckpoint`): named by its hash,
+ * so a reader takes it only once a manifest lists that hash, and passes over it until then.
+ */
+const stagedChunkKey = (index: number, hash: Uint8Array): IDBValidKey => [CHUNK_KEY, index, hexOf(hash)];
 const CHUNKS_FROM = (index: number): IDBKeyRange => IDBKeyRange.bound(chunkKey(index), chunkKey(Number.POSITIVE_INFINITY));
 /**
  * The largest store this adapter lets grow (`PersistenceAdapter.maxBytes`): at a checkpoint a tab
- * holds the database about 2.2 times (sql.js's file, grown by eighths, and its export), and
- * Chromium ends a renderer that passes about 4 GB.
+ * holds the database about 2.2 times (sql.js's file, grown by eighths, and its export), about 3.3
+ * times with the checkpoint replica (a second file in its Web Worker, the same process), and
+ * Chromium ends a renderer that passes about 4 GB (see docs/big-stores.md).
  */
 const MAX_STORE_BYTES = 1 << 30;
 // Fencing: each holder of the lock raises the epoch before it reads the state, and marks the epoch
@@ -104,6 +115,8 @@ class IndexedDbAdapter implements PersistenceAdapter {
   #share: TabShare | null = null;
   /** The manifest of the snapshot as stored, as this holder last loaded or wrote it; null when unknown (write every chunk). */
   #hashes: ChunkManifest | null = null;
+  /** How many records the log holds (stale ones included), as this holder last read or wrote it: what a checkpoint may keep. */
+  #recordCount = 0;
 
   constructor(location: string, options: IndexedDbAdapterOptions) {
     this.location = location;
@@ -124,6 +137,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       const { state, lastKey, manifest } = await this.#read();
       this.#nextKey = lastKey + 1;
       this.#hashes = manifest;
+      this.#recordCount = state.records.length;
       return state;
     } catch (error) {
       await this.close();
@@ -232,20 +246,31 @@ class IndexedDbAdapter implements PersistenceAdapter {
         const snapshot = new Uint8Array(decoded.length);
         read.snapshot = snapshot;
         let next = 0;
+        const hexes = decoded.hashes.map(hexOf);
+        // The plain value of chunk `next`, taken once the cursor has passed every key of that index
+        // without finding the one its hash names.
+        let held: Uint8Array | null = null;
+        const place = (chunk: Uint8Array): void => {
+          const expected = Math.min(decoded.chunkBytes, decoded.length - next * decoded.chunkBytes);
+          if (chunk.length !== expected) throw this.#missingChunk(next, decoded.hashes.length);
+          snapshot.set(chunk, next * decoded.chunkBytes);
+          next++;
+          held = null;
+        };
         const cursor = store.openCursor(CHUNKS_FROM(0));
         cursor.onsuccess = guarded(tx, () => {
           const at = cursor.result;
           const count = decoded.hashes.length;
-          if (at === null || next >= count) {
-            if (next !== count) throw this.#missingChunk(next, count);
-            return;
+          const key = at === null ? null : (at.key as unknown[]);
+          const index = key === null ? Number.POSITIVE_INFINITY : Number(key[1]);
+          if (held !== null && index > next) place(held);
+          if (next >= count) return;
+          if (at === null || key === null || index > next) throw this.#missingChunk(next, count);
+          if (index === next) {
+            const chunk = bytesAt(at.key, at.value);
+            if (key.length === 2) held = chunk;
+            else if (key[2] === hexes[next]) place(chunk);
           }
-          const key = at.key as unknown[];
-          const chunk = bytesAt(at.key, at.value);
-          const expected = Math.min(decoded.chunkBytes, decoded.length - next * decoded.chunkBytes);
-          if (key[1] !== next || chunk.length !== expected) throw this.#missingChunk(next, count);
-          snapshot.set(chunk, next * decoded.chunkBytes);
-          next++;
           at.continue();
         });
       });
@@ -277,6 +302,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       throw ioError(`cannot append to the IndexedDB database ${this.location}`, error);
     }
     this.#nextKey = key + 1;
+    this.#recordCount++;
     this.#share?.published(bytes);
   }
 
@@ -288,54 +314,146 @@ class IndexedDbAdapter implements PersistenceAdapter {
    */
   async checkpoint(snapshot: Uint8Array): Promise<void> {
     this.#requireOpen();
-    const previous = this.#hashes;
     try {
       const hashes = await hashChunks(snapshot, CHUNK_BYTES);
       this.#requireOpen();
-      const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
-      const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
-      const manifestBytes = encodeManifest(manifest);
-      // Unknown until this transaction completes: should it fail, the next checkpoint writes every chunk.
-      this.#hashes = null;
-      const failed: { error?: unknown } = {};
-      try {
-        await this.#fenced(
-          (store) => {
-            if (previous === null || previous.hashes.length > hashes.length) {
-              store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
-            }
-            store.put(manifestBytes, MANIFEST_KEY);
-            store.delete(LEGACY_SNAPSHOT_KEY);
-            store.delete(ALL_RECORDS());
-            // One chunk per request, the next issued from the success of the one before: each put
-            // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
-            // for the whole database on a first checkpoint. The pending request keeps the
-            // transaction open between them.
-            const putFrom = (k: number): void => {
-              if (k >= changed.length) return;
-              const index = changed[k]!;
-              const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
-              request.onsuccess = () => {
-                try {
-                  putFrom(k + 1);
-                } catch (error) {
-                  failed.error ??= error;
-                  abortQuietly(store.transaction);
-                }
-              };
-            };
-            putFrom(0);
-          },
-          { commitAtOnce: false },
-        );
-      } catch (error) {
-        throw failed.error ?? error;
-      }
-      this.#hashes = manifest;
+      await this.#writeSnapshot(snapshot, hashes, 0);
     } catch (error) {
       throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
     }
     this.#share?.checkpointed();
+  }
+
+  /**
+   * The slow part of a checkpoint, while appends go on: hashes the snapshot's chunks (a chunk per
+   * task, so the page goes on answering) and writes those that changed against the manifest as it
+   * is now, each in a transaction of its own (appends interleave with them), under keys named by
+   * their hash, which no reader takes before a manifest lists them. `commit` then puts the
+   * manifest and deletes what it replaces, the legacy value and every log record but the last
+   * `keep`, in one fenced transaction: writes wait for that one only. A tab closed before the
+   * commit leaves chunks nobody reads, which the next commit deletes.
+   */
+  async prepareCheckpoint(snapshot: Uint8Array): Promise<PreparedCheckpoint> {
+    this.#requireOpen();
+    let hashes: Uint8Array[];
+    const staged = new Set<number>();
+    const base = this.#hashes;
+    try {
+      hashes = await hashChunks(snapshot, CHUNK_BYTES);
+      for (const index of changedChunks(hashes, base?.chunkBytes === CHUNK_BYTES ? base.hashes : null)) {
+        this.#requireOpen();
+        const chunk = chunkOf(snapshot, index, CHUNK_BYTES);
+        const key = stagedChunkKey(index, hashes[index]!);
+        await this.#fenced((store) => store.put(chunk, key));
+        staged.add(index);
+      }
+    } catch (error) {
+      throw ioError(`cannot prepare a snapshot for the IndexedDB database ${this.location}`, error);
+    }
+    // Dropped once settled: the snapshot may be most of the page's memory.
+    let held: { snapshot: Uint8Array; hashes: Uint8Array[] } | null = { snapshot, hashes };
+    return {
+      commit: async (keep) => {
+        if (held === null) throw new StoreError('INVALID_INPUT', `this checkpoint of ${this.location} was already committed or discarded`);
+        const prepared = held;
+        held = null;
+        this.#requireOpen();
+        const count = this.#recordCount;
+        if (!Number.isInteger(keep) || keep < 0 || keep > count) {
+          throw new StoreError('INVALID_INPUT', `cannot keep ${keep} of the ${count} record(s) in the log of ${this.location}`);
+        }
+        // Another checkpoint (or a reload) since: its commit may have deleted these chunks as
+        // belonging to no manifest, so this one writes every chunk it changes itself.
+        const ahead = this.#hashes === base ? staged : new Set<number>();
+        try {
+          await this.#writeSnapshot(prepared.snapshot, prepared.hashes, keep, ahead);
+        } catch (error) {
+          throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
+        }
+        this.#share?.checkpointed();
+      },
+      // The chunks written ahead stay until the next commit deletes them: no reader takes them.
+      discard: async () => {
+        held = null;
+      },
+    };
+  }
+
+  /**
+   * A module Web Worker for the store's checkpoint replica; StoreError IO where none can start
+   * (no Worker here, or the page's policy forbids it): the store then exports on the page.
+   */
+  spawnReplica(): ReplicaPort {
+    return startBrowserReplica();
+  }
+
+  /**
+   * The one transaction of a checkpoint: puts the chunks of `snapshot` whose hash differs from
+   * the manifest this holder knows (but those in `staged`, written ahead under their hash's key),
+   * the new manifest, and drops what no longer belongs to it (the chunks past the new end, the
+   * keys of each index but the one the manifest now names, the legacy single value) and every log
+   * record but the last `keep`.
+   */
+  async #writeSnapshot(
+    snapshot: Uint8Array,
+    hashes: readonly Uint8Array[],
+    keep: number,
+    staged: ReadonlySet<number> = new Set(),
+  ): Promise<void> {
+    const previous = this.#hashes;
+    const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
+    const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
+    const manifestBytes = encodeManifest(manifest);
+    const hexes = hashes.map(hexOf);
+    // Unknown until this transaction completes: should it fail, the next checkpoint writes every chunk.
+    this.#hashes = null;
+    const failed: { error?: unknown } = {};
+    const guard =
+      (tx: IDBTransaction, handler: () => void): (() => void) =>
+      () => {
+        try {
+          handler();
+        } catch (error) {
+          failed.error ??= error;
+          abortQuietly(tx);
+        }
+      };
+    try {
+      await this.#fenced(
+        (store) => {
+          store.delete(CHUNKS_FROM(chunkCount(snapshot.length, CHUNK_BYTES)));
+          store.put(manifestBytes, MANIFEST_KEY);
+          store.delete(LEGACY_SNAPSHOT_KEY);
+          dropRecordsBefore(store, keep, guard);
+          // Keys named by a hash the manifest does not list for their index: chunks of checkpoints
+          // that never committed, or replaced now. (A plain key beside the named one is dropped below.)
+          const keys = store.getAllKeys(CHUNKS_FROM(0));
+          keys.onsuccess = guard(store.transaction, () => {
+            for (const key of keys.result as unknown[][]) {
+              if (key.length === 3 && key[2] !== hexes[Number(key[1])]) store.delete(key as IDBValidKey);
+            }
+          });
+          const written = changed.filter((index) => !staged.has(index));
+          for (const index of changed) if (staged.has(index)) store.delete(chunkKey(index));
+          // One chunk per request, the next issued from the success of the one before: each put
+          // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
+          // for the whole database on a first checkpoint. The pending request keeps the
+          // transaction open between them.
+          const putFrom = (k: number): void => {
+            if (k >= written.length) return;
+            const index = written[k]!;
+            const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
+            request.onsuccess = guard(store.transaction, () => putFrom(k + 1));
+          };
+          putFrom(0);
+        },
+        { commitAtOnce: false },
+      );
+    } catch (error) {
+      throw failed.error ?? error;
+    }
+    this.#hashes = manifest;
+    this.#recordCount = keep;
   }
 
   /**
@@ -572,6 +690,38 @@ class StrictConnection {
       };
     });
   }
+}
+
+/**
+ * Deletes, in the transaction of `store`, every log record but the last `keep` (all of them when
+ * `keep` is 0). The kept ones are found from the end with a key cursor rather than assumed from
+ * the keys' numbering. `guard` wraps the cursor's handler.
+ */
+function dropRecordsBefore(store: IDBObjectStore, keep: number, guard: (tx: IDBTransaction, handler: () => void) => () => void): void {
+  if (keep === 0) {
+    store.delete(ALL_RECORDS());
+    return;
+  }
+  const cursor = store.openKeyCursor(ALL_RECORDS(), 'prev');
+  let skipped = false;
+  cursor.onsuccess = guard(store.transaction, () => {
+    const at = cursor.result;
+    // No record before the kept ones: nothing to drop.
+    if (at === null) return;
+    if (!skipped) {
+      skipped = true;
+      at.advance(keep);
+      return;
+    }
+    store.delete(IDBKeyRange.upperBound(at.key));
+  });
+}
+
+/** A hash as lowercase hex: the last part of a chunk key written ahead of its checkpoint. */
+function hexOf(hash: Uint8Array): string {
+  let hex = '';
+  for (const byte of hash) hex += byte.toString(16).padStart(2, '0');
+  return hex;
 }
 
 function abortQuietly(tx: IDBTransaction): void {
