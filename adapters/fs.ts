@@ -90,6 +90,12 @@ class FsAdapter implements PersistenceAdapter {
   readonly #appendMode: AppendMode;
   #logFd: number | null = null;
   #logEnd = 0;
+  /**
+   * Snapshots being written by prepareCheckpoint. Meanwhile the disk is busy with them and an
+   * append's flush may wait behind their write-back: appends go through the thread pool then
+   * (unless `blockingAppends: true`), so such a wait never holds the event loop.
+   */
+  #preparing = 0;
   /** Where each record's frame ends in the log, in order: what a checkpoint that keeps the last few needs. */
   #frameEnds: number[] = [];
   #open = false;
@@ -171,7 +177,7 @@ class FsAdapter implements PersistenceAdapter {
     const at = this.#logEnd;
     const started = performance.now();
     try {
-      if (this.#appendMode.blocking(bytes.length)) {
+      if (this.#appendMode.blocking(bytes.length) && (this.#preparing === 0 || this.#options.blockingAppends === true)) {
         for (let done = 0; done < bytes.length; ) done += writeSync(this.#logFd!, bytes, done, bytes.length - done, at + done);
         if (DSYNC === 0) fdatasyncSync(this.#logFd!);
       } else {
@@ -214,7 +220,13 @@ class FsAdapter implements PersistenceAdapter {
    */
   async prepareCheckpoint(snapshot: Uint8Array): Promise<PreparedCheckpoint> {
     this.#requireOpen();
-    const temp = await this.#writeTempSnapshot(snapshot);
+    this.#preparing++;
+    let temp: string;
+    try {
+      temp = await this.#writeTempSnapshot(snapshot);
+    } finally {
+      this.#preparing--;
+    }
     let settled = false;
     return {
       commit: async (keep) => {

@@ -35,8 +35,8 @@ export class CheckpointReplica {
 
   /**
    * Starts a replica from `snapshot` and the records that extend it. With `move`, the snapshot's
-   * buffer moves to the worker when `snapshot` spans all of it (no copy; the caller must not use
-   * it afterwards); otherwise the bytes are copied.
+   * buffer moves to the worker (no copy; nothing may use that buffer afterwards); otherwise the
+   * bytes are copied.
    */
   constructor(port: ReplicaPort, snapshot: Uint8Array, records: readonly Uint8Array[], move: boolean) {
     this.#port = port;
@@ -152,8 +152,11 @@ export class CheckpointReplica {
   }
 }
 
-/** The buffer to move with `bytes` when `bytes` spans all of it; otherwise the bytes are copied. */
+/**
+ * The buffer to move with `bytes` (the whole of it: a view moves with its buffer, spare bytes
+ * around it included). The caller vouches that nothing else uses that buffer.
+ */
 function transferable(bytes: Uint8Array): ArrayBuffer[] {
   const buffer = bytes.buffer;
-  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? [buffer] : [];
+  return buffer instanceof ArrayBuffer ? [buffer] : [];
 }
