@@ -31,6 +31,8 @@ const readFd = promisify(read) as (
   length: number,
   position: number,
 ) => Promise<{ bytesRead: number }>;
+/** How long after a snapshot was written or committed appends still avoid blocking the event loop. */
+const DISK_BUSY_MS = 1000;
 /** Tells apart the temporary files of one process (two checkpoints may start within a millisecond). */
 let tempCounter = 0;
 const writeFd = promisify(write) as (
@@ -91,11 +93,13 @@ class FsAdapter implements PersistenceAdapter {
   #logFd: number | null = null;
   #logEnd = 0;
   /**
-   * Snapshots being written by prepareCheckpoint. Meanwhile the disk is busy with them and an
-   * append's flush may wait behind their write-back: appends go through the thread pool then
-   * (unless `blockingAppends: true`), so such a wait never holds the event loop.
+   * Snapshots being written by prepareCheckpoint. Meanwhile, and for a second after one is
+   * written or committed, the disk is busy with it and an append's flush may wait behind its
+   * write-back (hundreds of ms measured): appends go through the thread pool then (unless
+   * `blockingAppends: true`), so such a wait never holds the event loop.
    */
   #preparing = 0;
+  #poolUntil = 0;
   /** Where each record's frame ends in the log, in order: what a checkpoint that keeps the last few needs. */
   #frameEnds: number[] = [];
   #open = false;
@@ -177,7 +181,7 @@ class FsAdapter implements PersistenceAdapter {
     const at = this.#logEnd;
     const started = performance.now();
     try {
-      if (this.#appendMode.blocking(bytes.length) && (this.#preparing === 0 || this.#options.blockingAppends === true)) {
+      if (this.#appendMode.blocking(bytes.length) && (this.#options.blockingAppends === true || !this.#diskBusy())) {
         for (let done = 0; done < bytes.length; ) done += writeSync(this.#logFd!, bytes, done, bytes.length - done, at + done);
         if (DSYNC === 0) fdatasyncSync(this.#logFd!);
       } else {
@@ -226,13 +230,18 @@ class FsAdapter implements PersistenceAdapter {
       temp = await this.#writeTempSnapshot(snapshot);
     } finally {
       this.#preparing--;
+      this.#poolUntil = performance.now() + DISK_BUSY_MS;
     }
     let settled = false;
     return {
       commit: async (keep) => {
         if (settled) throw new StoreError('INVALID_INPUT', `this checkpoint of ${this.location} was already committed or discarded`);
         settled = true;
-        await this.#commitSnapshot(temp, keep);
+        try {
+          await this.#commitSnapshot(temp, keep);
+        } finally {
+          this.#poolUntil = performance.now() + DISK_BUSY_MS;
+        }
       },
       discard: async () => {
         if (settled) return;
@@ -240,6 +249,10 @@ class FsAdapter implements PersistenceAdapter {
         await rm(temp, { force: true }).catch(() => undefined);
       },
     };
+  }
+
+  #diskBusy(): boolean {
+    return this.#preparing > 0 || performance.now() < this.#poolUntil;
   }
 
   /** A worker thread for the store's checkpoint replica. */
@@ -433,7 +446,7 @@ async function readRange(fd: number, start: number, end: number): Promise<Uint8A
  * disk then never holds more than this of it unwritten, so a log append's flush (which may
  * have to wait for the file system's other dirty data) stays short while a checkpoint runs.
  */
-const SNAPSHOT_FLUSH_BYTES = 32 << 20;
+const SNAPSHOT_FLUSH_BYTES = 4 << 20;
 
 /** Creates `path` with `bytes` and fsyncs it. */
 async function writeNewFileSynced(path: string, bytes: Uint8Array): Promise<void> {
