@@ -80,3 +80,71 @@ describe('CheckpointScheduler', () => {
     expect(state.warnings).toHaveLength(2);
   });
 });
+
+describe('CheckpointScheduler with background checkpoints', () => {
+  test('a due checkpoint starts in the background, never two at once; lagging while the log passes twice its limit', async () => {
+    const log = { logBytes: 0, checkpointLimit: 1000 };
+    const warnings: string[] = [];
+    let started = 0;
+    let enqueued = 0;
+    let finish: (error?: Error) => void = () => undefined;
+    const scheduler = new CheckpointScheduler({
+      log,
+      enqueue: async (task) => {
+        enqueued++;
+        await task();
+      },
+      checkpoint: async () => undefined,
+      background: () => {
+        started++;
+        return new Promise<void>((resolve, reject) => {
+          finish = (error) => (error ? reject(error) : resolve());
+        });
+      },
+      warn: (message) => warnings.push(message),
+    });
+    log.logBytes = 1500;
+    scheduler.afterWrite();
+    expect(started).toBe(1);
+    expect(enqueued).toBe(0);
+    expect(scheduler.lagging).toBe(false);
+    log.logBytes = 2500;
+    scheduler.afterWrite();
+    expect(started).toBe(1);
+    expect(scheduler.lagging).toBe(true);
+    log.logBytes = 0;
+    finish();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(scheduler.lagging).toBe(false);
+    // A failed one counts as a failure, as a checkpoint in the queue does.
+    log.logBytes = 1500;
+    scheduler.afterWrite();
+    expect(started).toBe(2);
+    finish(new Error('ENOSPC'));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(scheduler.failures).toBe(1);
+    expect(warnings.some((w) => w.includes('ENOSPC'))).toBe(true);
+    expect(scheduler.lagging).toBe(false);
+  });
+
+  test('falls back to the queue when no background checkpoint can be taken now', async () => {
+    const log = { logBytes: 1500, checkpointLimit: 1000 };
+    let enqueued = 0;
+    const scheduler = new CheckpointScheduler({
+      log,
+      enqueue: async (task) => {
+        enqueued++;
+        await task();
+      },
+      checkpoint: async () => {
+        log.logBytes = 0;
+      },
+      background: () => null,
+      warn: () => undefined,
+    });
+    scheduler.afterWrite();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(enqueued).toBe(1);
+    expect(log.logBytes).toBe(0);
+  });
+});
