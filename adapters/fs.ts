@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { messageOf, StoreError } from '../src/errors.js';
 import type { LoadedState, LogTail, PersistenceAdapter, PreparedCheckpoint, ReplicaPort } from '../src/persistence-adapter.js';
-import { replayRoom } from '../src/snapshot-room.js';
+import { openRoom } from '../src/snapshot-room.js';
 import { AppendMode } from './append-mode.js';
 import { FileLock, type LockMode } from './fs-lock.js';
 import { fsTail } from './fs-tail.js';
@@ -124,7 +124,7 @@ class FsAdapter implements PersistenceAdapter {
       await this.#removeTempSnapshots();
       // The log first: the snapshot is read with room for replaying it (see snapshotBuffer).
       const log = await readIfExists(this.#logPath);
-      const snapshot = await readIfExists(this.location, replayRoom(log?.length ?? 0));
+      const snapshot = await readIfExists(this.location, (size) => openRoom(size, log?.length ?? 0));
       const warnings: string[] = [];
       this.#frameEnds = [];
       if (log === null) return { snapshot, records: [], warnings };
@@ -405,7 +405,7 @@ class FsAdapter implements PersistenceAdapter {
 }
 
 /** The whole file at `path` (in slices, so past 2 GiB too), or null when there is none. */
-async function readIfExists(path: string, room = 0): Promise<Uint8Array | null> {
+async function readIfExists(path: string, room: number | ((size: number) => number) = 0): Promise<Uint8Array | null> {
   let handle: Awaited<ReturnType<typeof openHandle>>;
   try {
     handle = await openHandle(path, 'r');

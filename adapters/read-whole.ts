@@ -13,9 +13,9 @@ const SLICE_BYTES = 64 << 20;
  * @example
  * const bytes = await readWhole(await open(path, 'r'));
  */
-export async function readWhole(handle: FileHandle, room = 0): Promise<Uint8Array> {
+export async function readWhole(handle: FileHandle, room: number | ((size: number) => number) = 0): Promise<Uint8Array> {
   const { size } = await handle.stat();
-  const bytes = snapshotBuffer(size, room);
+  const bytes = snapshotBuffer(size, typeof room === 'function' ? room(size) : room);
   let at = 0;
   while (at < size) {
     const { bytesRead } = await handle.read(bytes, at, Math.min(SLICE_BYTES, size - at), at);

@@ -5,6 +5,7 @@ import { decodeRecord } from './record-codec.js';
 import { replayRecords } from './replay.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
 import { readSeq } from './snapshot-header.js';
+import { openRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 
 /**
@@ -53,7 +54,9 @@ class ReplicaDatabase {
     this.#conn = null;
     this.#failure = null;
     if (!snapshot) throw new Error('a replica needs a snapshot to start from');
-    const conn = new Connection(new SQL.Database(snapshot));
+    // The snapshot was moved or copied here: it is the worker's own, so room can be made in place.
+    const logBytes = records.reduce((sum, record) => sum + record.length, 0);
+    const conn = new Connection(new SQL.Database(withRoom(snapshot, openRoom(snapshot.length, logBytes))));
     // As the store's own database: one connection, sql.js's file is volatile (durability is the
     // journal's), temp b-trees in memory, and a transaction's pages kept in the cache.
     conn.exec(

@@ -32,7 +32,7 @@ import { replayRecords } from './replay.js';
 import { type RetentionPolicy, type RetentionSweep, requireRetention, sweepRetention } from './retention.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { SizeLimit, storeLimit } from './size-limit.js';
-import { replayRoom, withRoom } from './snapshot-room.js';
+import { openRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import {
@@ -223,7 +223,13 @@ export class SQLiteStore {
       const share = adapter.share?.() ?? null;
       if (share && !(await share.tryLead())) return await SQLiteStore.#openFollower(options, migrations, share);
       const recovered = await journal.recover();
-      const built = await buildConnection(recovered, migrations, adapter.location, 'always', replayRoom(journal.logBytes));
+      const built = await buildConnection(
+        recovered,
+        migrations,
+        adapter.location,
+        'always',
+        openRoom(recovered.snapshot?.length ?? 0, journal.logBytes),
+      );
       conn = built.conn;
       const store = new SQLiteStore(options, journal, conn, migrations);
       store.#installCapture();
@@ -285,7 +291,8 @@ export class SQLiteStore {
     return {
       location,
       connection: () => store()!.#conn,
-      build: async (snapshot, records) => (await buildConnection({ snapshot, records }, migrations, location, 'if-empty')).conn,
+      build: async (snapshot, records) =>
+        (await buildConnection({ snapshot, records }, migrations, location, 'if-empty', openRoom(snapshot?.length ?? 0, 0))).conn,
       replace: (conn) => {
         store()!.#conn.close();
         store()!.#conn = conn;
@@ -352,7 +359,7 @@ export class SQLiteStore {
           this.#migrations,
           this.#adapter.location,
           'always',
-          replayRoom(this.#journal.logBytes),
+          openRoom(recovered.snapshot?.length ?? 0, this.#journal.logBytes),
         );
         this.#conn.close();
         this.#conn = built.conn;
@@ -1015,7 +1022,7 @@ export class SQLiteStore {
         this.#migrations,
         this.#adapter.location,
         'always',
-        replayRoom(this.#journal.logBytes),
+        openRoom(recovered.snapshot?.length ?? 0, this.#journal.logBytes),
       );
       this.#conn.close();
       this.#conn = conn;
@@ -1070,7 +1077,8 @@ const NORMAL_SETTINGS = 'PRAGMA ignore_check_constraints = OFF';
 /**
  * Opens the snapshot, replays the records on it, and migrates; a reader ('if-empty') migrates
  * only a store that does not exist yet, in memory, so its queries find the tables. `room`: how
- * many bytes the replay may add, made once (withRoom) instead of by sql.js's growth steps.
+ * many bytes the replay and the session's writes may add, made once (withRoom, openRoom) instead
+ * of by sql.js's growth steps.
  */
 async function buildConnection(
   recovered: Pick<RecoveredState, 'snapshot' | 'records'>,
@@ -1082,7 +1090,7 @@ async function buildConnection(
   const SQL = await loadSqlEngine();
   let conn: Connection;
   const loaded = recovered.snapshot;
-  const snapshot = loaded && recovered.records.length > 0 ? withRoom(loaded, room) : loaded;
+  const snapshot = loaded ? withRoom(loaded, room) : loaded;
   // sql.js copies what it is given, except bytes withRoom handed over: those it keeps as they are.
   // When withRoom made them in the loaded snapshot's own buffer, that buffer is the database's now.
   const snapshotFree = !loaded || snapshot === loaded || snapshot?.buffer !== loaded.buffer;

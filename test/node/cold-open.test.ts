@@ -10,7 +10,7 @@ import { Connection } from '../../src/connection.js';
 import { openStore, type StoreError } from '../../src/index.js';
 import { decodeForReplay, decodeRecord, encodeRecord, isUtf8, type ReplayRecord, Utf8Text } from '../../src/record-codec.js';
 import { replayRecords } from '../../src/replay.js';
-import { replayRoom, snapshotBuffer, withRoom } from '../../src/snapshot-room.js';
+import { openRoom, replayRoom, snapshotBuffer, withRoom } from '../../src/snapshot-room.js';
 import { loadSqlEngine } from '../../src/sql-engine.js';
 
 const NEVER = { minLogBytes: 1e12, maxLogBytes: 1e12 };
@@ -125,6 +125,33 @@ describe('cold open: room for the replay', () => {
     new DataView(snapshot.buffer).setUint32(92, 1);
     expect(withRoom(snapshot, 0)).toBe(snapshot);
     expect(withRoom(snapshot, 1 << 20).length).toBe(4096 + (1 << 20));
+  });
+
+  it('a store opens with room for a quarter more database and its replay, and writes into it are the same database', async () => {
+    expect(openRoom(400 << 20, 0)).toBe(100 << 20);
+    expect(openRoom(400 << 20, 1 << 20)).toBe((100 << 20) + replayRoom(1 << 20));
+    const SQL = await loadSqlEngine();
+    const source = new SQL.Database();
+    source.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT); PRAGMA user_version = 7');
+    source.exec(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t (body) SELECT hex(randomblob(300)) FROM n`,
+    );
+    const snapshot = source.export();
+    source.close();
+    const roomy = new SQL.Database(withRoom(snapshot, openRoom(snapshot.length, 0)));
+    const plain = new SQL.Database(snapshot);
+    for (const db of [roomy, plain]) {
+      db.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO t (body) SELECT hex(randomblob(300)) FROM n`,
+      );
+    }
+    // Same rows, same pages: the zeros after the database are never pages of it.
+    expect(roomy.exec('SELECT count(*), sum(length(body)) FROM t')).toEqual(plain.exec('SELECT count(*), sum(length(body)) FROM t'));
+    expect(roomy.exec('PRAGMA page_count')).toEqual(plain.exec('PRAGMA page_count'));
+    expect(roomy.exec('PRAGMA integrity_check')[0]!.values).toEqual([['ok']]);
+    expect(roomy.export().length).toBe(plain.export().length);
+    roomy.close();
+    plain.close();
   });
 
   it('a crashed fs store reopens with every acknowledged row, exactly, and is whole', async () => {
