@@ -23,6 +23,33 @@ const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 const isRecordKey = (key: unknown) => typeof key === 'number';
 const sameBytes = (a: Uint8Array | null, b: Uint8Array) => a !== null && a.length === b.length && a.every((byte, i) => byte === b[i]);
 
+/** Follows a tab's acknowledgements from now on: the returned function gives the highest seen so far. */
+function trackAcks(tab: Tab): () => number {
+  let latest = 0;
+  void watchAcks(tab, (n) => {
+    latest = Math.max(latest, n);
+    return false;
+  }).catch(() => undefined);
+  return () => latest;
+}
+
+/**
+ * Waits until the store's log holds fewer records than the writer had acknowledged: a checkpoint
+ * (about one per 16 KiB of records) cut it while the tab wrote. How soon the first one commits
+ * depends on the machine's load, so this waits for it rather than expecting it within a count.
+ */
+async function untilLogCut(name: string, acknowledged: () => number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const records = (await storedKeys(`agent-ops-store:${name}`)).filter(isRecordKey).length;
+    if (records < acknowledged()) return;
+    if (Date.now() > deadline) {
+      expect.fail(`no checkpoint cut the log of ${name} in 30 s: ${records} record(s), ${acknowledged()} acknowledged`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 afterEach(async () => {
   for (const t of tabs) t.remove();
   for (const s of stores) if (!s.closed) await s.close().catch(() => undefined);
@@ -163,33 +190,14 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
       await writer.call('open', { name, lock: 'wait', lockTimeoutMs: 10_000, checkpoint: FROM_REPLICA });
       const mission = `m-${round}`;
       await writer.call('createMission', { uuid: mission });
-      let latest = 0;
-      const seen = watchAcks(writer, (n) => {
-        latest = n;
-        return n >= acks;
-      });
-      // Keeps counting after `seen` resolves: the tab goes on writing until it is removed.
-      void watchAcks(writer, (n) => {
-        latest = n;
-        return false;
-      }).catch(() => undefined);
+      const latest = trackAcks(writer);
+      const seen = watchAcks(writer, (n) => n >= acks);
       await writer.call('writeForever', { mission });
       await seen;
-      if (acks >= 300) {
-        // Checkpoints cut the log while the tab writes (about one per 16 KiB of records). How soon
-        // the first one commits depends on the machine's load, so wait for it, not for a count.
-        const deadline = Date.now() + 30_000;
-        let cut = false;
-        while (!cut && Date.now() < deadline) {
-          const keys = await storedKeys(`agent-ops-store:${name}`);
-          cut = keys.filter(isRecordKey).length < latest;
-          if (!cut) await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        expect(cut, 'a checkpoint from the replica cut the log while the tab wrote').toBe(true);
-      }
+      if (acks >= 300) await untilLogCut(name, latest);
       const warned = await writer.call<string[]>('warnings');
       // Gone with writes and, most likely, a checkpoint in flight: no close(), no final checkpoint.
-      const acknowledged = latest;
+      const acknowledged = latest();
       writer.remove();
       tabs = tabs.filter((t) => t !== writer);
       expect(warned.filter((w) => w.includes('export on this thread'))).toEqual([]);
@@ -278,14 +286,15 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
       if (reset) resets++;
       for (const change of changes) if (change.table === 'tool_calls' && change.op !== 'delete') seen.add(change.rowid);
     });
+    const latest = trackAcks(leader);
     const acks = watchAcks(leader, (n) => n >= 400);
     await leader.call('writeForever', { mission: 'm-share' });
-    const acknowledged = await acks;
+    await acks;
+    // Checkpoints cut the leader's log while it wrote.
+    await untilLogCut(name, latest);
+    const acknowledged = latest();
     const warned = await leader.call<string[]>('warnings');
     expect(warned.filter((w) => w.includes('export on this thread'))).toEqual([]);
-    // Checkpoints (about one per 16 KiB of records) cut the leader's log while it wrote.
-    const keys = await storedKeys(`agent-ops-store:${name}`);
-    expect(keys.filter(isRecordKey).length).toBeLessThan(acknowledged);
     // Through what the leader broadcasts alone (no refresh()).
     let have = 0;
     await until(
@@ -303,7 +312,7 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     // Without a reset, the change feed told of every row the follower holds.
     if (resets === 0) for (const row of rows) expect(seen.has(row.id), `row ${row.id}`).toBe(true);
     expect((await follower.query('PRAGMA integrity_check'))[0]).toEqual({ integrity_check: 'ok' });
-  });
+  }, 120_000);
 
   it('chunks written ahead of a checkpoint that never commits are passed over by readers and deleted by the next commit', async () => {
     const name = uniqueName('staged');
@@ -357,11 +366,13 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     tabs.push(leader, next, writer);
     for (const t of [leader, next, writer]) await t.call('open', { name, checkpoint: FROM_REPLICA });
     await leader.call('createMission', { uuid: 'm-takeover' });
+    const latest = trackAcks(writer);
     const before = watchAcks(writer, (n) => n >= 250);
     await writer.call('writeForever', { mission: 'm-takeover' });
-    const atRemoval = await before;
+    await before;
     // Checkpoints from the leader's replica cut its log while the writer's calls went through it.
-    expect((await storedKeys(`agent-ops-store:${name}`)).filter(isRecordKey).length).toBeLessThan(atRemoval);
+    await untilLogCut(name, latest);
+    const atRemoval = latest();
     // Gone with forwarded writes and perhaps a checkpoint in flight: the lock passes to `next`.
     leader.remove();
     tabs = tabs.filter((t) => t !== leader);
@@ -382,5 +393,5 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     stores.push(store);
     const reopened = await store.query<{ n: number }>("SELECT count(*) AS n FROM tool_calls WHERE tool_name LIKE 'ack-%'");
     expect(reopened[0]!.n).toBe(have.length);
-  });
+  }, 120_000);
 });
