@@ -44,6 +44,12 @@ export interface IndexedDbAdapterOptions {
 // the key named by the manifest's hash if there is one, else the plain key, and passes over the rest
 // (chunks of a checkpoint that never committed; the next commit deletes them).
 const OBJECT_STORE = 'aos';
+/**
+ * The pause after each chunk written ahead of a checkpoint while appends are coming: back to
+ * back, the chunks' transactions kept IndexedDB busy and appends queued behind them (write p99
+ * during checkpoints at 100 MB: 14-19 ms without, 12-14 ms with it, against a p50 of ~3 ms).
+ */
+const CHUNK_PAUSE_MS = 10;
 const LEGACY_SNAPSHOT_KEY = 'snapshot';
 const MANIFEST_KEY = 'manifest';
 const CHUNK_KEY = 'chunk';
@@ -107,6 +113,8 @@ class IndexedDbAdapter implements PersistenceAdapter {
   #lockReleased: Promise<unknown> | null = null;
   #nextKey = 1;
   #open = false;
+  /** When the last append began: chunks written ahead of a checkpoint give way while appends come. */
+  #lastAppendAt = Number.NEGATIVE_INFINITY;
   /** Set when another context took the lock with `steal: true`: this one must not write again. */
   #stolen = false;
   /** The epoch this holder wrote when it loaded; null until then, and after the lock is released. */
@@ -293,6 +301,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
 
   async append(record: Uint8Array): Promise<void> {
     this.#requireOpen();
+    this.#lastAppendAt = performance.now();
     const key = this.#nextKey;
     // slice(): a copy of just these bytes (a view's structured clone would carry its whole buffer).
     const bytes = record.slice();
@@ -344,8 +353,10 @@ class IndexedDbAdapter implements PersistenceAdapter {
         this.#requireOpen();
         const chunk = chunkOf(snapshot, index, CHUNK_BYTES);
         const key = stagedChunkKey(index, hashes[index]!);
+        const started = performance.now();
         await this.#fenced((store) => store.put(chunk, key));
         staged.add(index);
+        if (this.#lastAppendAt >= started) await new Promise<void>((resolve) => setTimeout(resolve, CHUNK_PAUSE_MS));
       }
     } catch (error) {
       throw ioError(`cannot prepare a snapshot for the IndexedDB database ${this.location}`, error);
@@ -436,7 +447,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
           const written = changed.filter((index) => !staged.has(index));
           for (const index of changed) if (staged.has(index)) store.delete(chunkKey(index));
           // One chunk per request, the next issued from the success of the one before: each put
-          // copies (clones) its 4 MiB at once, so issuing them all in one go would hold the page
+          // copies (clones) its chunk at once, so issuing them all in one go would hold the page
           // for the whole database on a first checkpoint. The pending request keeps the
           // transaction open between them.
           const putFrom = (k: number): void => {

@@ -2,11 +2,14 @@ import { StoreError } from '../src/errors.js';
 
 /**
  * Bytes per snapshot chunk. Chromium refuses single IndexedDB values from about 128 MB, so the
- * snapshot cannot be one value; 4 MiB keeps a 1 GB store at 256 values (a manifest of 8 KiB of
- * hashes), each far below any engine's value limit, while a checkpoint after a few appends
- * rewrites only the chunks holding the pages SQLite touched (see docs/benchmarks.md).
+ * snapshot cannot be one value; a checkpoint rewrites only the chunks holding the pages SQLite
+ * touched. 1 MiB: each chunk written ahead of a checkpoint is a transaction that the log's appends
+ * queue behind, and with 4 MiB ones the write p99 during checkpoints at 100 MB was 24 ms (8×
+ * p50), with 1 MiB 12-14 ms; a checkpoint also writes less (7 MiB instead of 20 after 1,000
+ * calls). A 1 GB store is then 1,024 values and a 32 KiB manifest (see docs/big-stores.md).
+ * Stores written with another chunk size keep it until their next checkpoint (the manifest says it).
  */
-export const CHUNK_BYTES = 4 << 20;
+export const CHUNK_BYTES = 1 << 20;
 
 /** What the manifest says of a chunked snapshot: its length, chunk size and one hash per chunk. */
 export interface ChunkManifest {

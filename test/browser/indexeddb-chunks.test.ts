@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { indexedDbAdapter } from '../../adapters/indexeddb.js';
 import { MemoryVolume, memoryAdapter } from '../../adapters/memory.js';
+import { CHUNK_BYTES, chunkCount, chunkOf, decodeManifest, encodeManifest, hashChunks } from '../../adapters/snapshot-chunks.js';
 import { isStoreError, openStore, type SQLiteStore } from '../../src/index.js';
 import { deleteDatabase } from './indexeddb-harness.js';
 import { openTab, storedKeys, type Tab } from './tab.js';
@@ -87,6 +88,57 @@ function writeLegacyLayout(database: string, snapshot: Uint8Array, records: read
   });
 }
 
+/** Writes a chunked layout as an adapter with chunks of `chunkBytes` wrote it: manifest, chunks, records, the epoch. */
+async function writeChunkedLayout(
+  database: string,
+  snapshot: Uint8Array,
+  records: readonly Uint8Array[],
+  chunkBytes: number,
+): Promise<void> {
+  const manifest = encodeManifest({ length: snapshot.length, chunkBytes, hashes: await hashChunks(snapshot, chunkBytes) });
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(database, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('aos');
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      const tx = db.transaction('aos', 'readwrite');
+      const store = tx.objectStore('aos');
+      for (let i = 0; i < chunkCount(snapshot.length, chunkBytes); i++) store.put(chunkOf(snapshot, i, chunkBytes), ['chunk', i]);
+      store.put(manifest, 'manifest');
+      records.forEach((record, i) => {
+        store.put(record, i + 1);
+      });
+      const epoch = new Uint8Array(8);
+      new DataView(epoch.buffer).setFloat64(0, 3);
+      store.put(epoch, 'epoch');
+      store.put(new Uint8Array(0), 'epoch-over:2');
+      tx.oncomplete = () => {
+        db.close();
+        resolve();
+      };
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+}
+
+/** The value under `key` in an adapter's database, read behind its back. */
+function readKey(database: string, key: IDBValidKey): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(database);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      const get = db.transaction('aos', 'readonly').objectStore('aos').get(key);
+      get.onsuccess = () => {
+        db.close();
+        resolve(get.result);
+      };
+      get.onerror = () => reject(get.error);
+    };
+  });
+}
+
 /** Deletes one key of an adapter's database behind its back. */
 function deleteKey(database: string, key: IDBValidKey): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -135,6 +187,40 @@ describe('indexeddb snapshot chunks', () => {
     // Foreign keys still hold on the chunked snapshot: the cascade removes the calls.
     await again.missions.delete('m-legacy');
     expect((await again.query('SELECT count(*) AS n FROM tool_calls'))[0]).toEqual({ n: 0 });
+  });
+
+  it("opens a store written with 4 MiB chunks, and rewrites it in chunks of today's size at the next checkpoint", async () => {
+    const oldChunk = 4 << 20;
+    expect(CHUNK_BYTES).not.toBe(oldChunk);
+    // A snapshot of a little over two old chunks, and three records after it.
+    const volume = new MemoryVolume();
+    const old = await openStore({ adapter: memoryAdapter(volume), onWarning: () => undefined });
+    await old.run('CREATE TABLE blobs (id INTEGER PRIMARY KEY, tag TEXT, b BLOB)');
+    await addBlobs(old, 'four', 9, 1 << 20);
+    await old.checkpoint();
+    await addBlobs(old, 'log', 3, 1000);
+    expect(volume.snapshot!.length).toBeGreaterThan(2 * oldChunk);
+    const name = uniqueName('four-mib');
+    const database = `agent-ops-store:${name}`;
+    await writeChunkedLayout(database, volume.snapshot!, volume.records, oldChunk);
+
+    const store = await open(name);
+    expect(await blobs(store)).toMatchObject({ rows: 12 });
+    await addBlobs(store, 'new', 1, 1000);
+    await store.checkpoint();
+    const manifest = decodeManifest((await readKey(database, 'manifest')) as Uint8Array, database);
+    expect(manifest.chunkBytes).toBe(CHUNK_BYTES);
+    const keys = await storedKeys(database);
+    // Every chunk is one of today's, under its plain key; none of the old ones is left past the end.
+    expect(keys.filter(isChunkKey)).toEqual(Array.from({ length: chunkCount(manifest.length, CHUNK_BYTES) }, (_, i) => ['chunk', i]));
+    expect(keys.filter((key) => typeof key === 'number')).toEqual([]);
+    await store.close();
+
+    const again = await open(name);
+    const seen = await blobs(again);
+    expect(seen.rows).toBe(13);
+    expect(seen.tags.slice(-4)).toEqual(['log-0', 'log-1', 'log-2', 'new-0']);
+    expect((await again.query('PRAGMA integrity_check'))[0]).toEqual({ integrity_check: 'ok' });
   });
 
   it('refuses a snapshot whose manifest lists a chunk that is missing with CORRUPT, naming the database', async () => {
@@ -203,7 +289,7 @@ describe('indexeddb snapshot chunks', () => {
     await store.close();
     const keys = await storedKeys(`agent-ops-store:${name}`);
     expect(keys.filter((key) => typeof key === 'number')).toEqual([]);
-    expect(keys.filter(isChunkKey).length).toBe(Math.ceil(size!.n / (4 << 20)));
+    expect(keys.filter(isChunkKey).length).toBe(Math.ceil(size!.n / CHUNK_BYTES));
 
     const again = await open(name);
     const seen = await blobs(again);

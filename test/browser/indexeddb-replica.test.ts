@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { indexedDbAdapter } from '../../adapters/indexeddb.js';
+import { CHUNK_BYTES } from '../../adapters/snapshot-chunks.js';
 import { openStore, type PersistenceAdapter, type SQLiteStore } from '../../src/index.js';
 import type { PreparedCheckpoint } from '../../src/persistence-adapter.js';
 import { deleteDatabase } from './indexeddb-harness.js';
@@ -317,10 +318,10 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
   it('chunks written ahead of a checkpoint that never commits are passed over by readers and deleted by the next commit', async () => {
     const name = uniqueName('staged');
     const database = `agent-ops-store:${name}`;
-    // Three chunks of 4 MiB; each version differs from the one before in its middle chunk only.
+    // Three chunks; each version differs from the one before in its middle chunk only.
     const version = (fill: number) => {
-      const bytes = new Uint8Array(9 << 20).fill(1);
-      bytes.fill(fill, 5 << 20, 6 << 20);
+      const bytes = new Uint8Array(2 * CHUNK_BYTES + (CHUNK_BYTES >> 2)).fill(1);
+      bytes.fill(fill, CHUNK_BYTES + (CHUNK_BYTES >> 2), CHUNK_BYTES + (CHUNK_BYTES >> 1));
       return bytes;
     };
     const chunkKeys = async () => (await storedKeys(database)).filter((key) => Array.isArray(key) && key[0] === 'chunk');

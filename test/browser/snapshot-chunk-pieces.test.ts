@@ -19,8 +19,8 @@ describe('snapshot chunk hashes in pieces', () => {
     expect(changedChunks(await hashChunks(before.slice(), 4096, 1024), whole)).toEqual([]);
   });
 
-  it('a 4 MiB chunk is hashed in 1 MiB pieces, one WebCrypto digest each, and one of their hashes', async () => {
-    expect(CHUNK_BYTES / HASH_PIECE_BYTES).toBe(4);
+  it('a chunk of four pieces (a store written with 4 MiB chunks) is hashed one WebCrypto digest per piece, and one of their hashes', async () => {
+    const chunkBytes = 4 * HASH_PIECE_BYTES;
     const calls: number[] = [];
     const subtle = crypto.subtle;
     const digest = subtle.digest.bind(subtle);
@@ -30,10 +30,14 @@ describe('snapshot chunk hashes in pieces', () => {
     };
     Object.defineProperty(subtle, 'digest', { value: spy, configurable: true });
     try {
-      await hashChunks(new Uint8Array(CHUNK_BYTES + 100), CHUNK_BYTES);
+      await hashChunks(new Uint8Array(chunkBytes + 100), chunkBytes);
     } finally {
       Reflect.deleteProperty(subtle, 'digest');
     }
     expect(calls).toEqual([HASH_PIECE_BYTES, HASH_PIECE_BYTES, HASH_PIECE_BYTES, HASH_PIECE_BYTES, 4 * 32, 100]);
+  });
+
+  it("today's chunks are one piece each: one digest per chunk, no task longer than one piece's", () => {
+    expect(CHUNK_BYTES).toBeLessThanOrEqual(HASH_PIECE_BYTES);
   });
 });
