@@ -102,8 +102,8 @@ class FsAdapter implements PersistenceAdapter {
    */
   #preparing = 0;
   #poolUntil = 0;
-  /** Old snapshots held open until the closes that free them are done (see #installSnapshot). */
-  #releasing: Promise<void> = Promise.resolve();
+  /** Descriptors of replaced snapshots, held open for a moment after the rename (see #installSnapshot). */
+  readonly #heldSnapshots = new Set<number>();
   /** When the last append began: a background snapshot pauses between its pieces while appends are coming. */
   #lastAppendAt = Number.NEGATIVE_INFINITY;
   /** Where each record's frame ends in the log, in order: what a checkpoint that keeps the last few needs. */
@@ -311,10 +311,12 @@ class FsAdapter implements PersistenceAdapter {
       return;
     }
     if (old !== null) {
-      const close = () => closeFd(old).catch(() => undefined);
-      this.#releasing = this.#releasing.then(
-        () => new Promise<void>((resolve) => setTimeout(() => void close().then(resolve), RELEASE_DELAY_MS)),
-      );
+      this.#heldSnapshots.add(old);
+      const release = setTimeout(() => {
+        if (this.#heldSnapshots.delete(old)) void closeFd(old).catch(() => undefined);
+      }, RELEASE_DELAY_MS);
+      // A process about to exit need not wait for it: its descriptors close anyway.
+      release.unref?.();
     }
     await syncDir(this.#dir);
   }
@@ -389,7 +391,8 @@ class FsAdapter implements PersistenceAdapter {
   }
 
   async close(): Promise<void> {
-    await this.#releasing;
+    for (const fd of this.#heldSnapshots) await closeFd(fd).catch(() => undefined);
+    this.#heldSnapshots.clear();
     await this.#closeLog();
     if (this.#open) this.#lock.release();
     this.#open = false;
