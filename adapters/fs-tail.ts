@@ -3,11 +3,13 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { messageOf, StoreError } from '../src/errors.js';
 import type { LoadedState, LogTail } from '../src/persistence-adapter.js';
-import { hasLogHeader, LOG_HEADER, parseLog, readFrames } from './log-frames.js';
+import { FRAME_HEAD, hasLogHeader, LOG_HEADER, parseLog, readFrames } from './log-frames.js';
 import { readWhole } from './read-whole.js';
 
 /** How often a reader looks at the files even when no watch event came (some file systems send none). */
 const POLL_MS = 50;
+/** How much of the log a poll reads at a time (more when one frame is larger). */
+const POLL_WINDOW_BYTES = 64 << 10;
 /** How many times `load` re-reads when a checkpoint keeps landing while it reads. */
 const LOAD_ATTEMPTS = 20;
 
@@ -86,13 +88,7 @@ class FsTail implements LogTail {
       if (size < LOG_HEADER.length) return this.#reloadDue ? 'reload' : [];
       if (size < this.#read) return 'reload';
       if (size === BigInt(this.#read)) return this.#reloadDue ? 'reload' : [];
-      const bytes = new Uint8Array(Number(size) - this.#read);
-      for (let at = 0; at < bytes.length; ) {
-        const n = readSync(fd, bytes, at, bytes.length - at, this.#read + at);
-        if (n === 0) break;
-        at += n;
-      }
-      fresh = readFrames(bytes);
+      fresh = readNewFrames(fd, this.#read, Number(size));
     } catch (error) {
       throw ioError(`cannot read ${this.#logPath}`, error);
     } finally {
@@ -151,6 +147,40 @@ class FsTail implements LogTail {
         : [];
     return { records: parsed.records, warnings };
   }
+}
+
+/**
+ * The intact frames of the log open at `fd` from `from` on. The writer keeps zeros after its
+ * last frame (room for its next appends, up to a MiB), so this reads a window at a time and
+ * stops at the first frame that is not whole yet, instead of reading up to the file's size.
+ */
+function readNewFrames(fd: number, from: number, size: number): { records: Uint8Array[]; consumed: number } {
+  const records: Uint8Array[] = [];
+  let at = from;
+  let window = POLL_WINDOW_BYTES;
+  while (at < size) {
+    const bytes = new Uint8Array(Math.min(window, size - at));
+    let got = 0;
+    while (got < bytes.length) {
+      const n = readSync(fd, bytes, got, bytes.length - got, at + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const read = readFrames(bytes.subarray(0, got));
+    records.push(...read.records);
+    at += read.consumed;
+    if (got < bytes.length) break;
+    const left = got - read.consumed;
+    if (left >= FRAME_HEAD) {
+      // A frame that does not fit the window is read again whole; zeros, or a whole frame that
+      // failed its checksum, are where the records end for now.
+      const length = new DataView(bytes.buffer, read.consumed, FRAME_HEAD).getUint32(0, true);
+      if (length === 0 || left >= FRAME_HEAD + length || at + FRAME_HEAD + length > size) break;
+      window = Math.max(POLL_WINDOW_BYTES, FRAME_HEAD + length);
+    }
+    // Otherwise the window ended on a frame boundary, or inside a header: read on from `at`.
+  }
+  return { records, consumed: at - from };
 }
 
 /** The file at `path`, with the inode, size and mtime of exactly the bytes read; null when absent. */

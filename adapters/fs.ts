@@ -33,6 +33,16 @@ const readFd = promisify(read) as (
 ) => Promise<{ bytesRead: number }>;
 /** How long after a snapshot was written or committed appends still avoid blocking the event loop. */
 const DISK_BUSY_MS = 1000;
+/**
+ * The room an append makes in the log when it has none left: that many zeros written after its
+ * frame, in the same write. An O_DSYNC write that grows a file must also commit its new size
+ * through the file system's journal; one that overwrites blocks already written need not.
+ * Measured here (`writeSync` on an O_DSYNC descriptor, p50): 1.4 KB appended 0.31–0.41 ms,
+ * overwritten 0.21–0.26 ms; 23 KB (a 16-call shared commit) 0.55–0.76 ms, overwritten 0.25–0.47
+ * ms. A MiB of zeros costs ~1.6 ms once per MiB of records, and the log is cut back at each
+ * checkpoint. Readers and load() take the zeros after the last frame as its end.
+ */
+const LOG_ROOM_BYTES = 1 << 20;
 /** How long after a snapshot's rename the old one is closed, and its blocks freed (see #installSnapshot). */
 const RELEASE_DELAY_MS = 50;
 /** Tells apart the temporary files of one process (two checkpoints may start within a millisecond). */
@@ -94,6 +104,8 @@ class FsAdapter implements PersistenceAdapter {
   readonly #appendMode: AppendMode;
   #logFd: number | null = null;
   #logEnd = 0;
+  /** The log file's size: past #logEnd it holds zeros, room for the next appends (see LOG_ROOM_BYTES). */
+  #logSize = 0;
   /**
    * Snapshots being written by prepareCheckpoint. Meanwhile, and for a second after one is
    * written or committed, the disk is busy with it and an append's flush may wait behind its
@@ -170,6 +182,7 @@ class FsAdapter implements PersistenceAdapter {
         await fdatasyncFd(this.#logFd!);
       }
       this.#logEnd = parsed.end;
+      this.#logSize = parsed.damage ? parsed.end : log.length;
       let end = LOG_HEADER.length;
       this.#frameEnds = parsed.records.map((record) => (end += FRAME_HEAD + record.length));
       return { snapshot, records: parsed.records, warnings };
@@ -183,8 +196,8 @@ class FsAdapter implements PersistenceAdapter {
   async append(record: Uint8Array): Promise<void> {
     this.#requireOpen();
     if (this.#logFd === null) await this.#openLog();
-    const bytes = frame(record);
     const at = this.#logEnd;
+    const bytes = this.#withRoom(frame(record), at);
     const started = performance.now();
     this.#lastAppendAt = started;
     try {
@@ -198,11 +211,25 @@ class FsAdapter implements PersistenceAdapter {
       this.#appendMode.observe(performance.now() - started);
     } catch (error) {
       // Best effort: cut a partial frame off so the next append starts on a clean boundary.
+      this.#logSize = at;
       await truncateFd(this.#logFd!, at).catch(() => undefined);
       throw ioError(`cannot append to ${this.#logPath}`, error);
     }
-    this.#logEnd = at + bytes.length;
+    this.#logEnd = at + FRAME_HEAD + record.length;
+    this.#logSize = Math.max(this.#logSize, at + bytes.length);
     this.#frameEnds.push(this.#logEnd);
+  }
+
+  /**
+   * The bytes an append at `at` writes: the frame, and when the log has no room left for it,
+   * zeros after it up to LOG_ROOM_BYTES more, so that the next appends overwrite the file
+   * instead of growing it.
+   */
+  #withRoom(framed: Uint8Array, at: number): Uint8Array {
+    if (at + framed.length <= this.#logSize) return framed;
+    const bytes = new Uint8Array(framed.length + LOG_ROOM_BYTES);
+    bytes.set(framed, 0);
+    return bytes;
   }
 
   async checkpoint(snapshot: Uint8Array): Promise<void> {
@@ -357,6 +384,7 @@ class FsAdapter implements PersistenceAdapter {
       await syncDir(this.#dir);
       await this.#openLog();
       this.#logEnd = log.length;
+      this.#logSize = log.length;
       const shift = from - LOG_HEADER.length;
       this.#frameEnds = this.#frameEnds.slice(count - keep).map((end) => end - shift);
     } catch (error) {
@@ -446,6 +474,7 @@ class FsAdapter implements PersistenceAdapter {
     await writeAll(this.#logFd!, LOG_HEADER, 0);
     await fdatasyncFd(this.#logFd!);
     this.#logEnd = LOG_HEADER.length;
+    this.#logSize = LOG_HEADER.length;
   }
 
   async #closeLog(): Promise<void> {

@@ -26,27 +26,35 @@ export interface ParsedLog {
 }
 
 /**
- * Splits a log into records. Damage confined to the last frame (cut short, or with a bad
- * checksum and nothing after it, or followed only by zeros) is a torn append that was never
- * acknowledged. Damage with intact-looking bytes after it is corruption of acknowledged data.
+ * Splits a log into records. Zeros after the last frame are room the writer made ahead of its
+ * appends (see the fs adapter's LOG_ROOM_BYTES), not damage: the log ends there. Damage with no
+ * intact frame after it (the last frame cut short, or with a bad checksum, followed by nothing or
+ * by zeros) is a torn append that was never acknowledged. Damage with an intact frame after it
+ * is corruption of acknowledged data.
  */
 export function parseLog(bytes: Uint8Array): ParsedLog {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: Uint8Array[] = [];
   let at = LOG_HEADER.length;
-  const damaged = (reason: string, frameEnd: number): ParsedLog => {
-    const rest = bytes.subarray(at);
-    const torn = (frameEnd >= bytes.length && !intactFrameAfter(bytes, view, at)) || rest.every((b) => b === 0);
+  // Where the zeros at the end of the log begin: found once, only when a frame looks wrong.
+  let zerosFrom = -1;
+  const restIsZero = (): boolean => {
+    if (zerosFrom < 0) zerosFrom = zeroTailStart(bytes);
+    return zerosFrom <= at;
+  };
+  const damaged = (reason: string): ParsedLog => {
+    if (zerosFrom < 0) zerosFrom = zeroTailStart(bytes);
+    const torn = !intactFrameAfter(bytes, view, at, zerosFrom);
     return { records, end: at, damage: { kind: torn ? 'torn' : 'corrupt', offset: at, reason } };
   };
   while (at < bytes.length) {
-    if (bytes.length - at < FRAME_HEAD) return damaged('a frame header is cut short', bytes.length);
+    if (bytes.length - at < FRAME_HEAD) return restIsZero() ? { records, end: at, damage: null } : damaged('a frame header is cut short');
     const length = view.getUint32(at, true);
     const end = at + FRAME_HEAD + length;
-    if (length === 0) return damaged('a frame has length 0', end);
-    if (end > bytes.length) return damaged(`a frame of ${length} bytes is cut short`, end);
+    if (length === 0) return restIsZero() ? { records, end: at, damage: null } : damaged('a frame has length 0');
+    if (end > bytes.length) return damaged(`a frame of ${length} bytes is cut short`);
     const record = bytes.subarray(at + FRAME_HEAD, end);
-    if (crc32(record) !== view.getUint32(at + 4, true)) return damaged(`the checksum of a ${length}-byte frame does not match`, end);
+    if (crc32(record) !== view.getUint32(at + 4, true)) return damaged(`the checksum of a ${length}-byte frame does not match`);
     // A view, not a copy: the log was read whole for this parse and nothing writes to it, and a
     // copy per record was a tenth of opening a store with a 10,000-record log.
     records.push(record);
@@ -77,17 +85,27 @@ export function readFrames(bytes: Uint8Array): { readonly records: Uint8Array[];
 }
 
 /**
- * True when an intact frame ending exactly at the end of the log starts after `from`: the
- * damaged frame's length was hurt, not its write cut short. One checksum per candidate whose
- * length lands on the end, so this stays linear in the bytes scanned.
+ * True when an intact frame starts after `from`: the damage at `from` is not confined to the last
+ * frame. The last intact frame of a log ends at its end, or inside the zeros after it (a record's
+ * own last bytes may be zeros): from `zerosFrom` on. So only a candidate whose length lands there
+ * is checksummed, which keeps this linear in the bytes scanned.
  */
-function intactFrameAfter(bytes: Uint8Array, view: DataView, from: number): boolean {
-  for (let at = bytes.length - FRAME_HEAD - 1; at > from; at--) {
+function intactFrameAfter(bytes: Uint8Array, view: DataView, from: number, zerosFrom: number): boolean {
+  const last = Math.min(zerosFrom, bytes.length - FRAME_HEAD - 1);
+  for (let at = from + 1; at <= last; at++) {
     const length = view.getUint32(at, true);
-    if (length === 0 || at + FRAME_HEAD + length !== bytes.length) continue;
-    if (crc32(bytes.subarray(at + FRAME_HEAD)) === view.getUint32(at + 4, true)) return true;
+    const end = at + FRAME_HEAD + length;
+    if (length === 0 || end < zerosFrom || end > bytes.length) continue;
+    if (crc32(bytes.subarray(at + FRAME_HEAD, end)) === view.getUint32(at + 4, true)) return true;
   }
   return false;
+}
+
+/** Where the run of zero bytes at the end of `bytes` begins (its length when it ends in a non-zero byte). */
+export function zeroTailStart(bytes: Uint8Array): number {
+  let at = bytes.length;
+  while (at > 0 && bytes[at - 1] === 0) at--;
+  return at;
 }
 
 /** True when `bytes` starts with the log header. */

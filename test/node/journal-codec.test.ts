@@ -298,11 +298,50 @@ describe('log frames', () => {
     }
   });
 
-  test('a last frame followed by zeros (a file extended but not written) is torn', () => {
-    const zeros = log(frame(records[0]!), new Uint8Array(64));
-    const parsed = parseLog(zeros);
-    expect(parsed.damage?.kind).toBe('torn');
-    expect(parsed.records).toEqual([records[0]]);
+  test('zeros after the last frame (room made for the next appends) end the log, with no damage', () => {
+    for (const room of [1, 7, 8, 64, 4096]) {
+      const parsed = parseLog(log(...records.map(frame), new Uint8Array(room)));
+      expect(parsed.damage, `${room} zeros`).toBeNull();
+      expect(parsed.records).toEqual(records);
+      expect(parsed.end).toBe(whole.length);
+    }
+    expect(parseLog(log(new Uint8Array(100)))).toEqual({ records: [], end: LOG_HEADER.length, damage: null });
+  });
+
+  test('a last frame ending in zero bytes, followed by room, parses whole', () => {
+    const tailZeros = [records[0]!, new Uint8Array([5, 0, 0, 0, 0, 0, 0, 0, 0])];
+    const parsed = parseLog(log(...tailZeros.map(frame), new Uint8Array(100)));
+    expect(parsed.damage).toBeNull();
+    expect(parsed.records).toEqual(tailZeros);
+  });
+
+  test('a last frame torn inside the room is torn: cut at every byte, the rest zeros', () => {
+    const room = 256;
+    const padded = log(...records.map(frame), new Uint8Array(room));
+    for (let cut = lastStart + 1; cut < whole.length; cut++) {
+      const torn = padded.slice();
+      torn.fill(0, cut, whole.length);
+      const parsed = parseLog(torn);
+      expect(parsed.damage?.kind, `cut at ${cut}`).toBe('torn');
+      expect(parsed.damage?.offset).toBe(lastStart);
+      expect(parsed.records).toEqual(records.slice(0, 2));
+    }
+    // Only the header of the last frame lost (its sector never written): still torn, not corrupt.
+    const headless = padded.slice();
+    headless.fill(0, lastStart, lastStart + 8);
+    expect(parseLog(headless).damage?.kind).toBe('torn');
+  });
+
+  test('any flipped byte in an earlier frame is corruption when room follows the log too', () => {
+    const padded = log(...records.map(frame), new Uint8Array(128));
+    const secondStart = LOG_HEADER.length + frame(records[0]!).length;
+    for (let at = secondStart; at < lastStart; at++) {
+      const bad = padded.slice();
+      bad[at]! ^= 0xff;
+      const parsed = parseLog(bad);
+      expect(parsed.damage?.kind, `byte ${at}`).toBe('corrupt');
+      expect(parsed.damage?.offset).toBe(secondStart);
+    }
   });
 
   test('any flipped byte in an earlier frame is corruption, never a torn tail', () => {

@@ -64,12 +64,18 @@ async function toolNames(store: SQLiteStore): Promise<string[]> {
 const expectedNames = (count: number) => Array.from({ length: count }, (_, i) => `tool_${i + 1}`);
 
 describe('torn and corrupt logs (fs adapter)', () => {
+  /** The log as the writer left it: its frames, then zeros (room for its next appends). */
+  let written: Uint8Array;
+  /** Its frames alone, as a log without room (what earlier versions wrote) ends. */
   let log: Uint8Array;
   let frames: { start: number; end: number }[];
 
   beforeAll(async () => {
-    log = new Uint8Array(await readFile(`${origin}.aos-log`));
-    const parsed = parseLog(log);
+    written = new Uint8Array(await readFile(`${origin}.aos-log`));
+    const parsed = parseLog(written);
+    log = written.slice(0, parsed.end);
+    expect(written.length).toBeGreaterThan(parsed.end + 512 * 1024);
+    expect(written.subarray(parsed.end).every((b) => b === 0)).toBe(true);
     expect(parsed.damage).toBeNull();
     // One record for the mission, one per tool call.
     expect(parsed.records).toHaveLength(N);
@@ -89,6 +95,26 @@ describe('torn and corrupt logs (fs adapter)', () => {
     expect(await toolNames(store)).toEqual(expectedNames(N - 1));
     expect(warnings).toEqual([]);
     await store.close();
+  });
+
+  test('a last frame torn inside the room (zeros from any byte of it on) keeps every record before it and warns', async () => {
+    const last = frames[frames.length - 1]!;
+    for (let cut = last.start; cut < last.end; cut += cut - last.start < 16 ? 1 : 13) {
+      const torn = written.slice();
+      torn.fill(0, cut, last.end);
+      const path = await copyStore(torn);
+      const warnings: string[] = [];
+      const store = await openStore({ adapter: fsAdapter(path), checkpoint: NEVER, onWarning: (w) => warnings.push(w) });
+      expect(await toolNames(store), `cut at ${cut}`).toEqual(expectedNames(N - 2));
+      // All zeros from the frame's first byte on is room, not a tear: nothing to warn of.
+      expect(warnings.length, `cut at ${cut}`).toBe(cut === last.start ? 0 : 1);
+      await store.toolCalls.record({ mission: 'm-1', toolName: 'after_tear', args: {}, success: true });
+      await store.close();
+      const again = await openStore({ adapter: fsAdapter(path), checkpoint: NEVER, onWarning: (w) => warnings.push(w) });
+      expect(await toolNames(again)).toEqual([...expectedNames(N - 2), 'after_tear']);
+      await again.close();
+      await rm(join(path, '..'), { recursive: true });
+    }
   });
 
   test('a cut at every byte inside the last frame keeps every record before it, warns, and leaves the snapshot alone', async () => {
