@@ -13,6 +13,11 @@ const SIZE_SQL = 'SELECT page_count * page_size FROM pragma_page_count(), pragma
 
 /** The share of the limit past which the store warns, once. */
 const WARN_AT = 0.75;
+/**
+ * The share of the limit past which a write measures the size before it too (see `nearLimit`);
+ * below it, one measure after the write decides.
+ */
+const NEAR = 0.9;
 
 /** What `SizeLimit` needs. */
 export interface SizeLimitOptions {
@@ -47,6 +52,8 @@ export class SizeLimit {
   readonly #location: string;
   readonly #warn: (message: string) => void;
   #warned = false;
+  /** The size last measured; unknown (infinite) until a first measure, and after `forget`. */
+  #last = Number.POSITIVE_INFINITY;
 
   constructor(options: SizeLimitOptions) {
     this.maxBytes = options.maxBytes;
@@ -56,7 +63,25 @@ export class SizeLimit {
 
   /** The database's size now: page_count × page_size, which is what an export writes (one cached statement). */
   sizeOf(conn: Connection): number {
-    return Number(conn.rawRows(SIZE_SQL)[0]?.[0] ?? 0);
+    this.#last = Number(conn.rawRows(SIZE_SQL)[0]?.[0] ?? 0);
+    return this.#last;
+  }
+
+  /**
+   * True when a write must measure the size before it as well as after: the size last measured
+   * (after the last write, as a rule) is past 90% of the limit, or unknown. Below that, a write
+   * whose result is past the limit grew the database to get there, so it is refused without the
+   * measure before it (7–14 µs a measure in sql.js). If the database changed without a measure
+   * (a reload, VACUUM, a tab taking over; see `forget`), the one thing a stale size can do is
+   * refuse a write that did not grow a full store: never let one past the limit.
+   */
+  get nearLimit(): boolean {
+    return this.#last > this.maxBytes * NEAR;
+  }
+
+  /** The database changed outside a write (rebuilt, vacuumed): the next write measures before itself. */
+  forget(): void {
+    this.#last = Number.POSITIVE_INFINITY;
   }
 
   /** Warns once when the database passes 75% of the limit; returns its size. */
@@ -75,10 +100,11 @@ export class SizeLimit {
   /**
    * Throws FULL when the open transaction grew the database (from `before` bytes) past the
    * limit; the caller rolls it back. Otherwise warns at 75% (once) and returns the size now.
+   * Without `before` (not `nearLimit` when the write began), any size past the limit is FULL.
    */
-  check(conn: Connection, before: number): number {
+  check(conn: Connection, before?: number): number {
     const size = this.observe(conn);
-    if (size > this.maxBytes && size > before) {
+    if (size > this.maxBytes && (before === undefined || size > before)) {
       throw new StoreError(
         'FULL',
         `the store at ${this.#location} is full: this write would grow it to ${amount(size)}, past its limit of ` +

@@ -363,6 +363,7 @@ export class SQLiteStore {
         );
         this.#conn.close();
         this.#conn = built.conn;
+        this.#limit.forget();
         this.#capture = new ChangeCapture(built.conn);
         this.#installCapture();
         this.#tab = null;
@@ -756,7 +757,7 @@ export class SQLiteStore {
       }
       return;
     }
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let outcomes: Outcome[] = [];
     let changes: ChangeSet | null = null;
     let seq = 0;
     let appended = false;
@@ -764,23 +765,7 @@ export class SQLiteStore {
       const conn = this.#open();
       conn.run('BEGIN');
       try {
-        // The size before each write is the size after the one before it (a rolled-back write
-        // leaves it as it was): measured once per write, not twice.
-        let size = this.#limit.sizeOf(conn);
-        for (const item of items) {
-          // Each write in its own savepoint: one that throws (FULL included) is undone alone and rejects alone.
-          conn.run('SAVEPOINT aos_batch');
-          try {
-            const value = item.run(conn);
-            size = this.#limit.check(conn, size);
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            conn.rollbackTo('aos_batch');
-            outcomes.push({ ok: false, value: error });
-            continue;
-          }
-          conn.run('RELEASE aos_batch');
-        }
+        outcomes = this.#runBatch(conn, items);
         changes = this.#capture.collect();
         if (changes) {
           seq = await this.#journal.append(changes);
@@ -809,6 +794,49 @@ export class SQLiteStore {
     });
   }
 
+  /**
+   * Runs a batch's writes in the open transaction; each gets its outcome. First straight
+   * through, with one size measure at the end: a savepoint around each write and a measure
+   * after each cost ~20 µs a write, more than a third of a tool call's CPU in a shared commit.
+   * If a write throws, or the batch ends past the limit (or near it), all of it is rolled back
+   * and run again with a savepoint and a measure per write, so that the one that throws, or
+   * the one that crosses the limit (FULL), is undone and rejected alone. Repository writes only
+   * run SQL, so running one again does the same.
+   */
+  #runBatch(conn: Connection, items: readonly BatchItem[]): Outcome[] {
+    if (!this.#limit.nearLimit) {
+      const values: unknown[] = [];
+      try {
+        for (const item of items) values.push(item.run(conn));
+        this.#limit.check(conn);
+        return values.map((value) => ({ ok: true, value }));
+      } catch {
+        rollback(conn);
+        this.#capture.discard();
+        conn.run('BEGIN');
+      }
+    }
+    const outcomes: Outcome[] = [];
+    // The size before each write is the size after the one before it (a rolled-back write
+    // leaves it as it was): measured once per write, not twice.
+    let size = this.#limit.sizeOf(conn);
+    for (const item of items) {
+      // Each write in its own savepoint: one that throws (FULL included) is undone alone and rejects alone.
+      conn.run('SAVEPOINT aos_batch');
+      try {
+        const value = item.run(conn);
+        size = this.#limit.check(conn, size);
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        conn.rollbackTo('aos_batch');
+        outcomes.push({ ok: false, value: error });
+        continue;
+      }
+      conn.run('RELEASE aos_batch');
+    }
+    return outcomes;
+  }
+
   /** The body of #write, run in its queue turn. */
   async #writeNow<T>(fn: (conn: Connection) => Promise<T> | T, mayChangeSchema: boolean, label?: string): Promise<T> {
     const conn = this.#open();
@@ -817,7 +845,8 @@ export class SQLiteStore {
     const schemaBefore = mayChangeSchema ? conn.pragma('schema_version') : null;
     conn.run('BEGIN');
     // Inside the transaction: read outside one, it costs a transaction of its own (~25 µs a write).
-    const sizeBefore = this.#limit.sizeOf(conn);
+    // Far from the limit, the measure after the write alone decides (see SizeLimit.nearLimit).
+    const sizeBefore = this.#limit.nearLimit ? this.#limit.sizeOf(conn) : undefined;
     let result: T;
     let appended = false;
     let changes: ChangeSet | null = null;
@@ -832,6 +861,7 @@ export class SQLiteStore {
         journaledTables(conn);
         // The checkpoint carries this transaction's row changes too: forget them.
         this.#capture.discard();
+        this.#limit.forget();
         conn.run('COMMIT');
         conn.clearStatements();
         this.#installCapture();
@@ -890,6 +920,7 @@ export class SQLiteStore {
         // SQLite refuses VACUUM while a statement is mid-way.
         conn.endHeld('VACUUM ran between its batches');
         conn.exec('VACUUM');
+        this.#limit.forget();
         // VACUUM may renumber rowids of tables without an INTEGER PRIMARY KEY: only a
         // checkpoint, never a record, can carry that.
         await this.#checkpointOrReload(true);
@@ -1026,6 +1057,7 @@ export class SQLiteStore {
       );
       this.#conn.close();
       this.#conn = conn;
+      this.#limit.forget();
       this.#capture = new ChangeCapture(conn);
       this.#installCapture();
       this.#seedReplica(recovered.snapshot, recovered.raw, snapshotFree);
@@ -1065,6 +1097,12 @@ function requireWorkerMinBytes(value: number | undefined): number {
 
 /** A log of at least this many records is checkpointed right after the open that replayed it. */
 const LONG_REPLAY_RECORDS = 1000;
+
+/** What one write of a shared commit came to: its value, or the error it rejects with. */
+interface Outcome {
+  readonly ok: boolean;
+  readonly value: unknown;
+}
 
 /**
  * While a log is replayed, CHECK constraints are off: every row image in it passed them when it
