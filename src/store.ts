@@ -747,6 +747,9 @@ export class SQLiteStore {
 
   /** Commits `items` in one transaction and one record; each resolves, or rejects on its own error. */
   async #commitBatch(items: readonly BatchItem[]): Promise<void> {
+    // An earlier write's turn took this one into its batch: this turn has nothing to do (with
+    // 16 writers, 15 turns of every 16; each cost a BEGIN, a size measure and a COMMIT).
+    if (items.length === 0) return;
     if (items.length === 1 || this.#readOnly || this.#tab || this.#deferredKeyTables.length > 0) {
       for (const item of items) {
         try {
