@@ -1,6 +1,13 @@
 import type { UseStore } from 'idb-keyval';
 import { messageOf, StoreError } from '../src/errors.js';
-import type { LoadedState, PersistenceAdapter, PreparedCheckpoint, ReplicaPort, StoreShare } from '../src/persistence-adapter.js';
+import type {
+  LoadedState,
+  PersistenceAdapter,
+  PreparedCheckpoint,
+  ReplicaPort,
+  SnapshotHints,
+  StoreShare,
+} from '../src/persistence-adapter.js';
 import { TabShare } from './indexeddb-share.js';
 import { startBrowserReplica } from './replica-browser.js';
 import {
@@ -8,6 +15,7 @@ import {
   type ChunkManifest,
   changedChunks,
   chunkCount,
+  chunkHashesOf,
   chunkOf,
   decodeManifest,
   encodeManifest,
@@ -342,13 +350,13 @@ class IndexedDbAdapter implements PersistenceAdapter {
    * `keep`, in one fenced transaction: writes wait for that one only. A tab closed before the
    * commit leaves chunks nobody reads, which the next commit deletes.
    */
-  async prepareCheckpoint(snapshot: Uint8Array): Promise<PreparedCheckpoint> {
+  async prepareCheckpoint(snapshot: Uint8Array, hints?: SnapshotHints): Promise<PreparedCheckpoint> {
     this.#requireOpen();
     let hashes: Uint8Array[];
     const staged = new Set<number>();
     const base = this.#hashes;
     try {
-      hashes = await hashChunks(snapshot, CHUNK_BYTES);
+      hashes = await chunkHashesOf(snapshot, hints);
       for (const index of changedChunks(hashes, base?.chunkBytes === CHUNK_BYTES ? base.hashes : null)) {
         this.#requireOpen();
         const chunk = chunkOf(snapshot, index, CHUNK_BYTES);

@@ -1,4 +1,5 @@
 import { StoreError } from '../src/errors.js';
+import type { SnapshotHints } from '../src/persistence-adapter.js';
 
 /**
  * Bytes per snapshot chunk. Chromium refuses single IndexedDB values from about 128 MB, so the
@@ -75,6 +76,28 @@ export async function hashChunks(snapshot: Uint8Array, chunkBytes: number, piece
     hashes.push(new Uint8Array(await subtle.digest('SHA-256', pieces)));
   }
   return hashes;
+}
+
+/**
+ * The hash of each CHUNK_BYTES chunk of `snapshot`: taken from `hints` when a replica worked them
+ * out in its worker for this layout, with the first chunk's digested again (the store stamped the
+ * header after the export); else every chunk digested here, a task each.
+ *
+ * @example
+ * const hashes = await chunkHashesOf(snapshot, hints); // in prepareCheckpoint
+ */
+export async function chunkHashesOf(snapshot: Uint8Array, hints?: SnapshotHints): Promise<Uint8Array[]> {
+  const given = hints?.chunkHashes;
+  const count = chunkCount(snapshot.length, CHUNK_BYTES);
+  const usable =
+    given !== undefined &&
+    given.chunkBytes === CHUNK_BYTES &&
+    count > 0 &&
+    given.hashes.length === count &&
+    given.hashes.every((hash) => hash instanceof Uint8Array && hash.length === HASH_BYTES);
+  if (!usable) return hashChunks(snapshot, CHUNK_BYTES);
+  const [first] = await hashChunks(snapshot.subarray(0, Math.min(snapshot.length, CHUNK_BYTES)), CHUNK_BYTES);
+  return [first!, ...given.hashes.slice(1)];
 }
 
 /**

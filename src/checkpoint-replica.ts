@@ -1,5 +1,5 @@
 import { StoreError } from './errors.js';
-import type { ReplicaPort } from './persistence-adapter.js';
+import type { ChunkHashes, ReplicaPort } from './persistence-adapter.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
 
 /** Records are sent to the worker in batches, at most this long after the first of a batch was durable. */
@@ -17,6 +17,8 @@ const SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
 export interface ReplicaSnapshot {
   readonly bytes: Uint8Array;
   readonly seq: number;
+  /** The hashes of its chunks, when the worker was asked to work them out (see `ReplicaOptions`). */
+  readonly chunkHashes?: ChunkHashes;
 }
 
 /**
@@ -127,7 +129,7 @@ export class CheckpointReplica {
     if (reply.kind === 'exported') {
       const waiter = this.#waiting.get(reply.id);
       this.#waiting.delete(reply.id);
-      waiter?.resolve({ bytes: reply.bytes, seq: reply.seq });
+      waiter?.resolve({ bytes: reply.bytes, seq: reply.seq, ...(reply.chunkHashes && { chunkHashes: reply.chunkHashes }) });
       return;
     }
     this.#fail(new Error(reply.message));

@@ -33,13 +33,16 @@ export { schemaMigrations } from './migrations.js';
 export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepository, MissionStatus } from './missions.js';
 export { MISSION_TRANSITIONS } from './missions.js';
 export type {
+  ChunkHashes,
   LoadedState,
   LogTail,
   PersistenceAdapter,
   PreparedCheckpoint,
   ReplicaEndpoint,
+  ReplicaOptions,
   ReplicaPort,
   ShareEvents,
+  SnapshotHints,
   StoreShare,
 } from './persistence-adapter.js';
 export type { FinishPlaybookRunInput, PlaybookRun, PlaybookRunRepository, StartPlaybookRunInput } from './playbook-runs.js';

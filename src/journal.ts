@@ -1,7 +1,7 @@
 import type { ChangeSet } from './change-capture.js';
 import { messageOf, StoreError } from './errors.js';
 import { extendsSnapshot } from './log-lineage.js';
-import type { PersistenceAdapter, PreparedCheckpoint } from './persistence-adapter.js';
+import type { PersistenceAdapter, PreparedCheckpoint, SnapshotHints } from './persistence-adapter.js';
 import { decodeForReplay, encodeRecord, type ReplayRecord } from './record-codec.js';
 import { checkSnapshot, readGeneration, readIdentity, readSeq, writeGeneration, writeIdentity, writeSeq } from './snapshot-header.js';
 import { mintIdentity, type StoreIdentity } from './store-identity.js';
@@ -197,7 +197,7 @@ export class Journal {
    * keeping the records appended after `seq`; it resolves false, having discarded it, when another
    * checkpoint landed first.
    */
-  async prepareCheckpoint(snapshot: Uint8Array, seq: number): Promise<JournalCheckpoint> {
+  async prepareCheckpoint(snapshot: Uint8Array, seq: number, hints?: SnapshotHints): Promise<JournalCheckpoint> {
     const prepare = this.#adapter.prepareCheckpoint?.bind(this.#adapter);
     if (!prepare) throw new StoreError('INVALID_INPUT', `the adapter for ${this.#adapter.location} cannot prepare checkpoints`);
     if (seq > this.lastSeq) throw new StoreError('INVALID_INPUT', `a snapshot of commit ${seq} is ahead of the log (${this.lastSeq})`);
@@ -209,7 +209,7 @@ export class Journal {
     const size = snapshot.length;
     let prepared: PreparedCheckpoint;
     try {
-      prepared = await prepare(snapshot);
+      prepared = await prepare(snapshot, hints);
     } catch (error) {
       throw asIoError(error, `could not prepare a checkpoint at ${this.#adapter.location}`);
     }

@@ -39,7 +39,7 @@ export interface PersistenceAdapter {
    * reader sees changes until `commit`. With `spawnReplica` it lets the store checkpoint without
    * holding up writes or its thread.
    */
-  prepareCheckpoint?(snapshot: Uint8Array): Promise<PreparedCheckpoint>;
+  prepareCheckpoint?(snapshot: Uint8Array, hints?: SnapshotHints): Promise<PreparedCheckpoint>;
   /**
    * Optional. Starts a worker (a `worker_thread`, a Web Worker) that runs `serveReplica`: the
    * store keeps a second database there, fed with its commit records, and takes snapshots from
@@ -95,6 +95,35 @@ export interface ReplicaPort {
 }
 
 /** The worker's end of a replica (what `serveReplica` talks through). */
+/**
+ * What a replica worked out about a snapshot it exported, so that `prepareCheckpoint` need not
+ * redo it on the store's thread.
+ */
+export interface SnapshotHints {
+  /**
+   * SHA-256 of each `chunkBytes` chunk of the snapshot as the replica exported it (see
+   * `ReplicaOptions.chunkHashes`). The store stamps the file header (its first 100 bytes) after
+   * the export, so the first chunk's hash is stale: an adapter recomputes that one.
+   */
+  readonly chunkHashes?: ChunkHashes;
+}
+
+/** The hashes of a snapshot's chunks: SHA-256 of each `chunkBytes` bytes, in order. */
+export interface ChunkHashes {
+  readonly chunkBytes: number;
+  readonly hashes: readonly Uint8Array[];
+}
+
+/** What an adapter's worker entry tells `serveReplica` beyond its endpoint. */
+export interface ReplicaOptions {
+  /**
+   * Hashes each export in chunks in the worker, for an adapter whose `prepareCheckpoint` hashes
+   * them (IndexedDB: WebCrypto digests on the calling thread, a task per MiB); the store hands
+   * them over as `SnapshotHints.chunkHashes`. When it throws, the export goes without hashes.
+   */
+  readonly chunkHashes?: { readonly chunkBytes: number; readonly hash: (snapshot: Uint8Array) => Promise<Uint8Array[]> };
+}
+
 export interface ReplicaEndpoint {
   /** Sends a message to the store; buffers in `transfer` move to it. */
   post(message: unknown, transfer?: readonly ArrayBuffer[]): void;

@@ -1,3 +1,5 @@
+import type { ChunkHashes } from './persistence-adapter.js';
+
 /** What the store sends its replica worker. */
 export type ReplicaRequest =
   /** (Re)builds the replica: the snapshot, then the records that extend it, as the log holds them. */
@@ -10,6 +12,6 @@ export type ReplicaRequest =
 /** What the replica worker answers. */
 export type ReplicaReply =
   /** `bytes` is the database holding every commit up to `seq`. */
-  | { readonly kind: 'exported'; readonly id: number; readonly seq: number; readonly bytes: Uint8Array }
+  | { readonly kind: 'exported'; readonly id: number; readonly seq: number; readonly bytes: Uint8Array; readonly chunkHashes?: ChunkHashes }
   /** The replica cannot go on (a record did not apply, the engine failed); `id` when an export asked. */
   | { readonly kind: 'failed'; readonly message: string; readonly id?: number };

@@ -1,6 +1,6 @@
 import { Connection } from './connection.js';
 import { messageOf } from './errors.js';
-import type { ReplicaEndpoint } from './persistence-adapter.js';
+import type { ChunkHashes, ReplicaEndpoint, ReplicaOptions } from './persistence-adapter.js';
 import { decodeRecord } from './record-codec.js';
 import { replayRecords } from './replay.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
@@ -18,7 +18,7 @@ import { loadSqlEngine } from './sql-engine.js';
  * // adapters/replica-worker-node.ts
  * serveReplica({ post: (m, t) => parentPort.postMessage(m, t), listen: (f) => parentPort.on('message', f) });
  */
-export function serveReplica(endpoint: ReplicaEndpoint): void {
+export function serveReplica(endpoint: ReplicaEndpoint, options: ReplicaOptions = {}): void {
   const replica = new ReplicaDatabase();
   let queue = Promise.resolve();
   endpoint.listen((message) => {
@@ -31,7 +31,8 @@ export function serveReplica(endpoint: ReplicaEndpoint): void {
       else if (request.kind === 'apply') replica.apply(request.records);
       else {
         const { bytes, seq } = replica.export();
-        const reply: ReplicaReply = { kind: 'exported', id: request.id, seq, bytes };
+        const chunkHashes = await hashesOf(bytes, options);
+        const reply: ReplicaReply = { kind: 'exported', id: request.id, seq, bytes, ...(chunkHashes && { chunkHashes }) };
         endpoint.post(reply, wholeBuffer(bytes));
       }
     } catch (error) {
@@ -100,6 +101,20 @@ class ReplicaDatabase {
     if (this.#failure !== null) throw new Error(`the replica stopped after an earlier failure: ${this.#failure}`);
     if (!this.#conn) throw new Error('the replica was never opened');
     return this.#conn;
+  }
+}
+
+/**
+ * The chunk hashes of an export, when the adapter asked for them: worked out here, off the
+ * store's thread. Only a hint, so a failure (no WebCrypto here) sends the export without them.
+ */
+async function hashesOf(bytes: Uint8Array, options: ReplicaOptions): Promise<ChunkHashes | undefined> {
+  const wanted = options.chunkHashes;
+  if (!wanted) return undefined;
+  try {
+    return { chunkBytes: wanted.chunkBytes, hashes: await wanted.hash(bytes) };
+  } catch {
+    return undefined;
   }
 }
 

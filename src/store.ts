@@ -974,10 +974,10 @@ export class SQLiteStore {
     const replica = this.#checkpointReplica!;
     const generation = this.#journal.generation;
     const preparing = (async () => {
-      const { bytes, seq } = await replica.snapshot();
+      const { bytes, seq, chunkHashes } = await replica.snapshot();
       // A checkpoint this replica's lineage does not hold (VACUUM, a schema change) landed meanwhile.
       if ((background && this.#closed) || this.#journal.generation !== generation) return null;
-      return this.#journal.prepareCheckpoint(bytes, seq);
+      return this.#journal.prepareCheckpoint(bytes, seq, chunkHashes && { chunkHashes });
     })();
     this.#preparing = preparing;
     let prepared: Awaited<typeof preparing>;

@@ -106,6 +106,47 @@ async function until(what: string, done: () => boolean, write: () => Promise<voi
 }
 
 describe('indexeddb checkpoints from the replica (Web Worker)', () => {
+  it('the worker hashes the chunks: the page digests only the first chunk of a checkpoint, and the chunks it skips are the unchanged ones', async () => {
+    const subtle = crypto.subtle as { digest: SubtleCrypto['digest'] };
+    const original = crypto.subtle.digest.bind(crypto.subtle);
+    let pageDigests = 0;
+    subtle.digest = (algorithm, data) => {
+      pageDigests++;
+      return original(algorithm, data);
+    };
+    try {
+      const name = uniqueName('replica-hashes');
+      // A replica from the start, and no checkpoint but the ones asked for (they go through it).
+      const checkpoint = { workerMinBytes: 0, minLogBytes: 1e12, maxLogBytes: 1e12 };
+      const open = () => openStore({ adapter: indexedDbAdapter(name, { lock: 'fail' }), checkpoint, onWarning: () => undefined });
+      const store = await open();
+      stores.push(store);
+      await store.missions.create({ phase: 'PLANNING', uuid: 'm-hashes' });
+      // About 4.5 chunks of calls, each with its own text, so that every chunk differs.
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < 45; i++) {
+          await tx.toolCalls.record({ mission: 'm-hashes', toolName: `h-${i}`, args: { pad: `${i}:`.repeat(35_000) }, success: true });
+        }
+      });
+      pageDigests = 0;
+      await store.checkpoint();
+      expect(pageDigests).toBe(1);
+      // A change in one place: the next checkpoint must find the chunk that holds it changed.
+      await store.run("UPDATE tool_calls SET tool_name = 'changed' WHERE tool_name = 'h-20'");
+      pageDigests = 0;
+      await store.checkpoint();
+      expect(pageDigests).toBe(1);
+      await store.close();
+      const again = await open();
+      stores.push(again);
+      expect((await again.query('PRAGMA integrity_check'))[0]).toEqual({ integrity_check: 'ok' });
+      const names = await again.query<{ tool_name: string }>('SELECT tool_name FROM tool_calls ORDER BY id');
+      expect(names.map((r) => r.tool_name)).toEqual(Array.from({ length: 45 }, (_, i) => (i === 20 ? 'changed' : `h-${i}`)));
+    } finally {
+      subtle.digest = original;
+    }
+  });
+
   it('writes go on while a checkpoint is pending; the records appended meanwhile are kept; a reopen reads every row', async () => {
     const name = uniqueName('replica');
     const { adapter, gate } = gated(indexedDbAdapter(name, { lock: 'fail' }));
