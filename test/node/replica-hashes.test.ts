@@ -12,7 +12,7 @@ async function database(bytes: number): Promise<Uint8Array> {
   const SQL = await loadSqlEngine();
   const db = new SQL.Database();
   db.exec('CREATE TABLE t(x BLOB)');
-  for (let at = 0; at < bytes; at += 100_000) db.run('INSERT INTO t VALUES (randomblob(100000))');
+  for (let at = 0; at < bytes; at += 100_000) db.exec('INSERT INTO t VALUES (randomblob(100000))');
   const file = db.export();
   db.close();
   return file;
