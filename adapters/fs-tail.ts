@@ -171,6 +171,8 @@ function readNewFrames(fd: number, from: number, size: number): { records: Uint8
     at += read.consumed;
     if (got < bytes.length) break;
     const left = got - read.consumed;
+    // Less than a frame header left at the end of the file: a writer mid-append.
+    if (read.consumed === 0 && left < FRAME_HEAD) break;
     if (left >= FRAME_HEAD) {
       // A frame that does not fit the window is read again whole; zeros, or a whole frame that
       // failed its checksum, are where the records end for now.

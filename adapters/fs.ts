@@ -112,8 +112,8 @@ class FsAdapter implements PersistenceAdapter {
   /** The log file's size: past #logEnd it holds zeros, room for the next appends (see LOG_ROOM_BYTES). */
   #logSize = 0;
   /**
-   * Snapshots being written by prepareCheckpoint. Meanwhile, and for a second after one is
-   * written or committed, the disk is busy with it and an append's flush may wait behind its
+   * Snapshots being written by prepareCheckpoint. Meanwhile, and for a while after one is
+   * written or committed (see #busyFor), the disk is busy with it and an append's flush may wait behind its
    * write-back (hundreds of ms measured): appends go through the thread pool then (unless
    * `blockingAppends: true`), so such a wait never holds the event loop.
    */
@@ -298,8 +298,8 @@ class FsAdapter implements PersistenceAdapter {
    * off the thread); with 256 KiB the longest write went from 27–46 ms to 10–20 ms (four runs
    * each, alternating; p99 within the disk's noise). When no append came during the last piece,
    * no pause, and the next piece is a large one: a checkpoint with no writes around it (`close()`,
-   * an explicit one) takes as long as before the pacing (7.9–8.6 s at 1 GB, against 16 s paced
-   * all the way). Resolves true when it paused.
+   * an explicit one) is not slowed by the pacing (10–14 s at 1 GB on a slow disk day, against
+   * 16–21 s paced all the way). Resolves true when it paused.
    */
   async #giveWayToAppends(since: number): Promise<boolean> {
     if (this.#lastAppendAt < since) return false;

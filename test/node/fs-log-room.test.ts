@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fsAdapter } from '../../adapters/fs.js';
-import { parseLog } from '../../adapters/log-frames.js';
+import { fsTail } from '../../adapters/fs-tail.js';
+import { frame, LOG_HEADER, parseLog } from '../../adapters/log-frames.js';
 import { openStore, type SQLiteStore } from '../../src/index.js';
 
 // The fs adapter writes zeros after the log's last frame (room) so that appends overwrite the
@@ -101,5 +102,34 @@ describe('room in the log (fs adapter)', () => {
     expect(await rows(reader)).toEqual(await rows(writer));
     await reader.close();
     await writer.close();
+  });
+});
+
+describe('a reader polling the log (fsTail)', () => {
+  test('reads frames across its window, stops at a partial header, zeros or a frame not yet whole, and goes on when they are', async () => {
+    const path = join(root, 'tail.db');
+    const record = (n: number, size: number) => new Uint8Array(size).fill(n);
+    const log = logOf(path);
+    await writeFile(log, Buffer.concat([LOG_HEADER, frame(record(1, 100))]));
+    const tail = fsTail(path);
+    const loaded = await tail.load();
+    expect(loaded.records).toEqual([record(1, 100)]);
+    const poll = async () => {
+      const got = await tail.poll();
+      if (got === 'reload') throw new Error('the reader asked to reload');
+      return got;
+    };
+    // A whole frame, then 5 bytes of the next one's header: the frame, and nothing past it.
+    const third = frame(record(3, 200_000));
+    await appendFile(log, Buffer.concat([frame(record(2, 70_000)), third.subarray(0, 5)]));
+    expect(await poll()).toEqual([record(2, 70_000)]);
+    expect(await poll()).toEqual([]);
+    // The rest of a frame larger than the window arrives, then zeros (room) after it.
+    await appendFile(log, third.subarray(5, 150_000));
+    expect(await poll()).toEqual([]);
+    await appendFile(log, Buffer.concat([third.subarray(150_000), new Uint8Array(1 << 20)]));
+    expect(await poll()).toEqual([record(3, 200_000)]);
+    expect(await poll()).toEqual([]);
+    await tail.close();
   });
 });
