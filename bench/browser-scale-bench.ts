@@ -4,7 +4,8 @@
  * main thread (on the page), reopens it (the replica starts in a Web Worker), checkpoints from
  * the replica under the same watch, times writes while background checkpoints from the replica
  * run, and reopens it. A step that fails prints as a result line. Then the seed's queries at 1M
- * tool calls, in the page (BENCH_SEED_BROWSER=0 skips them). Writes bench/results/browser-scale.json.
+ * tool calls, in the page (BENCH_SEED_BROWSER=0 skips them). Writes bench/results/browser-scale.json;
+ * BENCH_TRACE_BROWSER=<folder> also writes a Chromium trace of each size there.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,33 @@ const SIZES = (process.env.BENCH_SCALE_BROWSER ?? '100,500')
   .split(',')
   .map(Number)
   .filter((n) => n > 0);
+
+/**
+ * A Chromium trace of the page while it runs one size (BENCH_TRACE_BROWSER=<folder>): tasks, V8's
+ * garbage collections and function calls, which is how the page's remaining stalls during
+ * background checkpoints were placed. `stop` writes it as a JSON array of trace events.
+ */
+async function startTrace(page: Page): Promise<{ stop: (file: string) => Promise<void> }> {
+  const cdp = await page.context().newCDPSession(page);
+  const events: unknown[] = [];
+  cdp.on('Tracing.dataCollected', (data: { value: unknown[] }) => {
+    for (const event of data.value) events.push(event);
+  });
+  await cdp.send('Tracing.start', {
+    categories: 'devtools.timeline,disabled-by-default-devtools.timeline,v8,disabled-by-default-v8.gc',
+    transferMode: 'ReportEvents',
+  } as never);
+  return {
+    stop: async (file) => {
+      const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+      await cdp.send('Tracing.end');
+      await complete;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(events));
+      await cdp.detach();
+    },
+  };
+}
 
 const fmt = (ms: number | undefined) => (ms === undefined ? '—' : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
@@ -125,6 +153,7 @@ try {
   for (const size of SIZES) {
     process.stderr.write(`  · browser scale: ${size} MB store on IndexedDB\n`);
     try {
+      const trace = process.env.BENCH_TRACE_BROWSER ? await startTrace(page) : null;
       results.push(
         await page.evaluate(
           (targetBytes) =>
@@ -134,6 +163,11 @@ try {
           size * MB,
         ),
       );
+      if (trace) {
+        const file = join(process.env.BENCH_TRACE_BROWSER!, `browser-scale-${size}MB.trace.json`);
+        await trace.stop(file);
+        process.stderr.write(`    trace: ${file} (open it in Chrome DevTools' Performance panel or Perfetto)\n`);
+      }
     } catch (error) {
       results.push({ targetBytes: size * MB, reopenError: `the page failed: ${String(error).split('\n')[0]}` });
     }
