@@ -433,7 +433,17 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     await next.call('close');
     const store = await openStore({ adapter: indexedDbAdapter(name, { lock: 'fail' }), onWarning: () => undefined });
     stores.push(store);
-    const reopened = await store.query<{ n: number }>("SELECT count(*) AS n FROM tool_calls WHERE tool_name LIKE 'ack-%'");
-    expect(reopened[0]!.n).toBe(have.length);
+    // A write the removed tab forwarded just before it went may land after the query above: the
+    // reopened store holds every row the new leader showed, maybe that one more, none twice.
+    const reopened = (await store.query<{ tool_name: string }>("SELECT tool_name FROM tool_calls WHERE tool_name LIKE 'ack-%'")).map(
+      (r) => r.tool_name,
+    );
+    expect(new Set(reopened).size, 'no write applied twice after the reopen').toBe(reopened.length);
+    const kept = new Set(reopened);
+    expect(
+      have.filter((n) => !kept.has(n)),
+      'rows the new leader showed and the reopen lost',
+    ).toEqual([]);
+    expect(reopened.length - have.length).toBeLessThanOrEqual(1);
   }, 120_000);
 });
