@@ -3,7 +3,14 @@ import { mkdir, open as openHandle, readdir, rename, rm } from 'node:fs/promises
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { messageOf, StoreError } from '../src/errors.js';
-import type { LoadedState, LogTail, PersistenceAdapter, PreparedCheckpoint, ReplicaPort } from '../src/persistence-adapter.js';
+import type {
+  LoadedState,
+  LogTail,
+  PersistenceAdapter,
+  PreparedCheckpoint,
+  ReplicaPort,
+  SnapshotChunks,
+} from '../src/persistence-adapter.js';
 import { openRoom } from '../src/snapshot-room.js';
 import { AppendMode } from './append-mode.js';
 import { FileLock, type LockMode } from './fs-lock.js';
@@ -260,8 +267,12 @@ class FsAdapter implements PersistenceAdapter {
    * pool (the event loop goes on); `commit` renames it into place and keeps the log's last
    * records in a new log, renamed over the old one, so a crash leaves one log or the other.
    */
-  async prepareCheckpoint(snapshot: Uint8Array): Promise<PreparedCheckpoint> {
+  async prepareCheckpoint(snapshot: Uint8Array | SnapshotChunks): Promise<PreparedCheckpoint> {
     this.#requireOpen();
+    // Chunks come only to adapters that give a chunk base, which this one does not.
+    if (!(snapshot instanceof Uint8Array)) {
+      throw new StoreError('INVALID_INPUT', `the snapshot for ${this.location} must be whole bytes, not chunks`);
+    }
     this.#preparing++;
     let temp: string;
     try {

@@ -1,22 +1,26 @@
 import type { UseStore } from 'idb-keyval';
 import { messageOf, StoreError } from '../src/errors.js';
 import type {
+  ChunkBase,
   LoadedState,
   PersistenceAdapter,
   PreparedCheckpoint,
   ReplicaPort,
+  SnapshotChunks,
   SnapshotHints,
   StoreShare,
 } from '../src/persistence-adapter.js';
+import { CHUNK_PAUSE_MS, hexOf, OBJECT_STORE, stagedChunkKey } from './indexeddb-ahead.js';
 import { TabShare } from './indexeddb-share.js';
 import { startBrowserReplica } from './replica-browser.js';
 import {
   CHUNK_BYTES,
   type ChunkManifest,
+  type ChunkSource,
   changedChunks,
   chunkCount,
   chunkHashesOf,
-  chunkOf,
+  chunkSource,
   decodeManifest,
   encodeManifest,
   hashChunks,
@@ -51,22 +55,10 @@ export interface IndexedDbAdapterOptions {
 // written before the checkpoint that lists it (prepareCheckpoint): a reader takes, for each index,
 // the key named by the manifest's hash if there is one, else the plain key, and passes over the rest
 // (chunks of a checkpoint that never committed; the next commit deletes them).
-const OBJECT_STORE = 'aos';
-/**
- * The pause after each chunk written ahead of a checkpoint while appends are coming: back to
- * back, the chunks' transactions kept IndexedDB busy and appends queued behind them (write p99
- * during checkpoints at 100 MB: 14-19 ms without, 12-14 ms with it, against a p50 of ~3 ms).
- */
-const CHUNK_PAUSE_MS = 10;
 const LEGACY_SNAPSHOT_KEY = 'snapshot';
 const MANIFEST_KEY = 'manifest';
 const CHUNK_KEY = 'chunk';
 const chunkKey = (index: number): IDBValidKey => [CHUNK_KEY, index];
-/**
- * Where a chunk written ahead of its checkpoint goes (see `prepareCheckpoint`): named by its hash,
- * so a reader takes it only once a manifest lists that hash, and passes over it until then.
- */
-const stagedChunkKey = (index: number, hash: Uint8Array): IDBValidKey => [CHUNK_KEY, index, hexOf(hash)];
 const CHUNKS_FROM = (index: number): IDBKeyRange => IDBKeyRange.bound(chunkKey(index), chunkKey(Number.POSITIVE_INFINITY));
 /**
  * The largest store this adapter lets grow (`PersistenceAdapter.maxBytes`): at a checkpoint a tab
@@ -334,7 +326,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
     try {
       const hashes = await hashChunks(snapshot, CHUNK_BYTES);
       this.#requireOpen();
-      await this.#writeSnapshot(snapshot, hashes, 0);
+      await this.#writeSnapshot(chunkSource(snapshot, this.location), hashes, 0);
     } catch (error) {
       throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
     }
@@ -350,8 +342,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
    * `keep`, in one fenced transaction: writes wait for that one only. A tab closed before the
    * commit leaves chunks nobody reads, which the next commit deletes.
    */
-  async prepareCheckpoint(snapshot: Uint8Array, hints?: SnapshotHints): Promise<PreparedCheckpoint> {
+  async prepareCheckpoint(snapshot: Uint8Array | SnapshotChunks, hints?: SnapshotHints): Promise<PreparedCheckpoint> {
     this.#requireOpen();
+    const source = chunkSource(snapshot, this.location);
     let hashes: Uint8Array[];
     const staged = new Set<number>();
     const base = this.#hashes;
@@ -359,7 +352,12 @@ class IndexedDbAdapter implements PersistenceAdapter {
       hashes = await chunkHashesOf(snapshot, hints);
       for (const index of changedChunks(hashes, base?.chunkBytes === CHUNK_BYTES ? base.hashes : null)) {
         this.#requireOpen();
-        const chunk = chunkOf(snapshot, index, CHUNK_BYTES);
+        // Written ahead by the replica's worker, under the key this would use, and durable.
+        if (source.written.has(index)) {
+          staged.add(index);
+          continue;
+        }
+        const chunk = source.chunk(index);
         const key = stagedChunkKey(index, hashes[index]!);
         const started = performance.now();
         await this.#fenced((store) => store.put(chunk, key));
@@ -370,7 +368,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
       throw ioError(`cannot prepare a snapshot for the IndexedDB database ${this.location}`, error);
     }
     // Dropped once settled: the snapshot may be most of the page's memory.
-    let held: { snapshot: Uint8Array; hashes: Uint8Array[] } | null = { snapshot, hashes };
+    let held: { source: ChunkSource; hashes: Uint8Array[] } | null = { source, hashes };
     return {
       commit: async (keep) => {
         if (held === null) throw new StoreError('INVALID_INPUT', `this checkpoint of ${this.location} was already committed or discarded`);
@@ -385,7 +383,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
         // belonging to no manifest, so this one writes every chunk it changes itself.
         const ahead = this.#hashes === base ? staged : new Set<number>();
         try {
-          await this.#writeSnapshot(prepared.snapshot, prepared.hashes, keep, ahead);
+          await this.#writeSnapshot(prepared.source, prepared.hashes, keep, ahead);
         } catch (error) {
           throw ioError(`cannot write the snapshot to the IndexedDB database ${this.location}`, error);
         }
@@ -407,6 +405,18 @@ class IndexedDbAdapter implements PersistenceAdapter {
   }
 
   /**
+   * The chunk hashes of the snapshot as this holder last loaded or wrote it, or null when unknown
+   * (after a failed checkpoint, or a store of another layout): the replica then sends only the
+   * chunks that differ, and the page never holds the whole database a second time.
+   */
+  chunkBase(): ChunkBase | null {
+    const known = this.#hashes;
+    if (!known || known.chunkBytes !== CHUNK_BYTES) return null;
+    // The worker writes the chunks that differ into this database itself (adapters/indexeddb-ahead.ts).
+    return { chunkBytes: known.chunkBytes, hashes: known.hashes, writeAheadTo: this.location };
+  }
+
+  /**
    * The one transaction of a checkpoint: puts the chunks of `snapshot` whose hash differs from
    * the manifest this holder knows (but those in `staged`, written ahead under their hash's key),
    * the new manifest, and drops what no longer belongs to it (the chunks past the new end, the
@@ -414,13 +424,17 @@ class IndexedDbAdapter implements PersistenceAdapter {
    * record but the last `keep`.
    */
   async #writeSnapshot(
-    snapshot: Uint8Array,
+    snapshot: ChunkSource,
     hashes: readonly Uint8Array[],
     keep: number,
     staged: ReadonlySet<number> = new Set(),
   ): Promise<void> {
     const previous = this.#hashes;
     const changed = changedChunks(hashes, previous?.chunkBytes === CHUNK_BYTES ? previous.hashes : null);
+    // Checked before anything changes: a snapshot sent as chunks against a manifest replaced since
+    // may lack some, and the store then keeps its durable state (and this holder its manifest).
+    const missing = changed.find((index) => !staged.has(index) && !snapshot.has(index));
+    if (missing !== undefined) snapshot.chunk(missing);
     const manifest: ChunkManifest = { length: snapshot.length, chunkBytes: CHUNK_BYTES, hashes };
     const manifestBytes = encodeManifest(manifest);
     const hexes = hashes.map(hexOf);
@@ -461,7 +475,7 @@ class IndexedDbAdapter implements PersistenceAdapter {
           const putFrom = (k: number): void => {
             if (k >= written.length) return;
             const index = written[k]!;
-            const request = store.put(chunkOf(snapshot, index, CHUNK_BYTES), chunkKey(index));
+            const request = store.put(snapshot.chunk(index), chunkKey(index));
             request.onsuccess = guard(store.transaction, () => putFrom(k + 1));
           };
           putFrom(0);
@@ -734,13 +748,6 @@ function dropRecordsBefore(store: IDBObjectStore, keep: number, guard: (tx: IDBT
     }
     store.delete(IDBKeyRange.upperBound(at.key));
   });
-}
-
-/** A hash as lowercase hex: the last part of a chunk key written ahead of its checkpoint. */
-function hexOf(hash: Uint8Array): string {
-  let hex = '';
-  for (const byte of hash) hex += byte.toString(16).padStart(2, '0');
-  return hex;
 }
 
 function abortQuietly(tx: IDBTransaction): void {

@@ -1,5 +1,5 @@
 import { StoreError } from '../src/errors.js';
-import type { SnapshotHints } from '../src/persistence-adapter.js';
+import type { SnapshotChunks, SnapshotHints } from '../src/persistence-adapter.js';
 
 /**
  * Bytes per snapshot chunk. Chromium refuses single IndexedDB values from about 128 MB, so the
@@ -78,15 +78,84 @@ export async function hashChunks(snapshot: Uint8Array, chunkBytes: number, piece
   return hashes;
 }
 
+/** A snapshot to write in CHUNK_BYTES chunks: whole bytes, or the chunks a replica sent. */
+export interface ChunkSource {
+  readonly length: number;
+  /** True when chunk `index` can be had: always for whole bytes, only the chunks sent otherwise. */
+  has(index: number): boolean;
+  /** The chunks a replica's worker wrote ahead itself under their hashes (see `SnapshotChunks.written`). */
+  readonly written: ReadonlySet<number>;
+  /** The bytes of chunk `index`, in a buffer of their own (StoreError IO when it was not sent). */
+  chunk(index: number): Uint8Array;
+}
+
 /**
- * The hash of each CHUNK_BYTES chunk of `snapshot`: taken from `hints` when a replica worked them
- * out in its worker for this layout, with the first chunk's digested again (the store stamped the
- * header after the export); else every chunk digested here, a task each.
+ * `snapshot` as chunks to write. Chunks a replica sent must be of this layout's size, one hash per
+ * chunk, chunk 0 among them and each of its chunk's length; else INVALID_INPUT, naming `where`.
+ *
+ * @example
+ * const source = chunkSource(snapshot, this.location); // in prepareCheckpoint
+ */
+export function chunkSource(snapshot: Uint8Array | SnapshotChunks, where: string): ChunkSource {
+  if (snapshot instanceof Uint8Array) {
+    return { length: snapshot.length, has: () => true, written: new Set(), chunk: (index) => chunkOf(snapshot, index, CHUNK_BYTES) };
+  }
+  const { length, hashes, chunks } = snapshot;
+  const count = chunkCount(length, CHUNK_BYTES);
+  const lengthOf = (index: number) => Math.min(CHUNK_BYTES, length - index * CHUNK_BYTES);
+  const bad = (why: string) => new StoreError('INVALID_INPUT', `the snapshot chunks for ${where} do not fit: ${why}`);
+  if (!Number.isSafeInteger(length) || length <= 0) throw bad(`a length of ${length}`);
+  if (
+    hashes.chunkBytes !== CHUNK_BYTES ||
+    hashes.hashes.length !== count ||
+    !hashes.hashes.every((h) => h instanceof Uint8Array && h.length === HASH_BYTES)
+  ) {
+    throw bad(`${hashes.hashes.length} hash(es) of ${hashes.chunkBytes}-byte chunks for ${count} of ${CHUNK_BYTES}`);
+  }
+  if (!chunks.has(0)) throw bad('chunk 0, which holds the file header, is missing');
+  for (const [index, bytes] of chunks) {
+    if (!Number.isInteger(index) || index < 0 || index >= count || !(bytes instanceof Uint8Array) || bytes.length !== lengthOf(index)) {
+      throw bad(`chunk ${index} is not chunk ${index} of ${count}`);
+    }
+  }
+  const written = new Set(snapshot.written ?? []);
+  for (const index of written) {
+    if (!Number.isInteger(index) || index < 1 || index >= count || chunks.has(index))
+      throw bad(`chunk ${index} cannot have been written ahead`);
+  }
+  return {
+    length,
+    has: (index) => chunks.has(index),
+    written,
+    chunk: (index) => {
+      const bytes = chunks.get(index);
+      if (!bytes) {
+        throw new StoreError(
+          'IO',
+          `the replica did not send chunk ${index} of the snapshot for ${where}: it was asked against a manifest that has changed since`,
+        );
+      }
+      // A view's structured clone would carry its whole buffer.
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    },
+  };
+}
+
+/**
+ * The hash of each CHUNK_BYTES chunk of `snapshot`: taken from `hints` (or from the chunks a
+ * replica sent) when a replica worked them out in its worker for this layout, with the first
+ * chunk's digested again (the store stamped the header after the export); else every chunk
+ * digested here, a task each.
  *
  * @example
  * const hashes = await chunkHashesOf(snapshot, hints); // in prepareCheckpoint
  */
-export async function chunkHashesOf(snapshot: Uint8Array, hints?: SnapshotHints): Promise<Uint8Array[]> {
+export async function chunkHashesOf(snapshot: Uint8Array | SnapshotChunks, hints?: SnapshotHints): Promise<Uint8Array[]> {
+  if (!(snapshot instanceof Uint8Array)) {
+    // chunkSource checked the layout; the first chunk is there, stamped.
+    const [first] = await hashChunks(snapshot.chunks.get(0)!, CHUNK_BYTES);
+    return [first!, ...snapshot.hashes.hashes.slice(1)];
+  }
   const given = hints?.chunkHashes;
   const count = chunkCount(snapshot.length, CHUNK_BYTES);
   const usable =

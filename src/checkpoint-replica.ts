@@ -1,5 +1,5 @@
 import { StoreError } from './errors.js';
-import type { ChunkHashes, ReplicaPort } from './persistence-adapter.js';
+import type { ChunkBase, ChunkHashes, ReplicaPort, SnapshotChunks } from './persistence-adapter.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
 
 /** Records are sent to the worker in batches, at most this long after the first of a batch was durable. */
@@ -15,7 +15,8 @@ const SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
 
 /** A snapshot a replica exported: the database holding every commit up to `seq`. */
 export interface ReplicaSnapshot {
-  readonly bytes: Uint8Array;
+  /** The database: whole, or as the chunks that differ from the base it was asked against. */
+  readonly snapshot: Uint8Array | SnapshotChunks;
   readonly seq: number;
   /** The hashes of its chunks, when the worker was asked to work them out (see `ReplicaOptions`). */
   readonly chunkHashes?: ChunkHashes;
@@ -75,8 +76,12 @@ export class CheckpointReplica {
     }
   }
 
-  /** The replica's database once every record fed so far is applied: exported in the worker. */
-  snapshot(): Promise<ReplicaSnapshot> {
+  /**
+   * The replica's database once every record fed so far is applied: exported in the worker.
+   * `since`: the chunk hashes of the snapshot the adapter holds (its `chunkBase`), so that a
+   * worker that hashes chunks sends only those that differ.
+   */
+  snapshot(since?: ChunkBase | null): Promise<ReplicaSnapshot> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new StoreError('CLOSED', 'the replica was closed'));
     this.#flush();
@@ -95,7 +100,7 @@ export class CheckpointReplica {
           reject(error);
         },
       });
-      this.#send({ kind: 'export', id });
+      this.#send({ kind: 'export', id, ...(since !== undefined && { since }) });
     });
   }
 
@@ -129,7 +134,12 @@ export class CheckpointReplica {
     if (reply.kind === 'exported') {
       const waiter = this.#waiting.get(reply.id);
       this.#waiting.delete(reply.id);
-      waiter?.resolve({ bytes: reply.bytes, seq: reply.seq, ...(reply.chunkHashes && { chunkHashes: reply.chunkHashes }) });
+      const snapshot = reply.chunks ?? reply.bytes;
+      if (!snapshot) {
+        this.#fail(new Error('an export came back with no snapshot'));
+        return;
+      }
+      waiter?.resolve({ snapshot, seq: reply.seq, ...(reply.chunkHashes && { chunkHashes: reply.chunkHashes }) });
       return;
     }
     this.#fail(new Error(reply.message));

@@ -33,6 +33,7 @@ export { schemaMigrations } from './migrations.js';
 export type { CreateMissionInput, ListMissionsOptions, Mission, MissionRepository, MissionStatus } from './missions.js';
 export { MISSION_TRANSITIONS } from './missions.js';
 export type {
+  ChunkBase,
   ChunkHashes,
   LoadedState,
   LogTail,
@@ -42,6 +43,7 @@ export type {
   ReplicaOptions,
   ReplicaPort,
   ShareEvents,
+  SnapshotChunks,
   SnapshotHints,
   StoreShare,
 } from './persistence-adapter.js';

@@ -1,7 +1,7 @@
 import type { ChangeSet } from './change-capture.js';
 import { messageOf, StoreError } from './errors.js';
 import { extendsSnapshot } from './log-lineage.js';
-import type { PersistenceAdapter, PreparedCheckpoint, SnapshotHints } from './persistence-adapter.js';
+import type { PersistenceAdapter, PreparedCheckpoint, SnapshotChunks, SnapshotHints } from './persistence-adapter.js';
 import { decodeForReplay, encodeRecord, type ReplayRecord } from './record-codec.js';
 import { checkSnapshot, readGeneration, readIdentity, readSeq, writeGeneration, writeIdentity, writeSeq } from './snapshot-header.js';
 import { mintIdentity, type StoreIdentity } from './store-identity.js';
@@ -197,15 +197,20 @@ export class Journal {
    * keeping the records appended after `seq`; it resolves false, having discarded it, when another
    * checkpoint landed first.
    */
-  async prepareCheckpoint(snapshot: Uint8Array, seq: number, hints?: SnapshotHints): Promise<JournalCheckpoint> {
+  async prepareCheckpoint(snapshot: Uint8Array | SnapshotChunks, seq: number, hints?: SnapshotHints): Promise<JournalCheckpoint> {
     const prepare = this.#adapter.prepareCheckpoint?.bind(this.#adapter);
     if (!prepare) throw new StoreError('INVALID_INPUT', `the adapter for ${this.#adapter.location} cannot prepare checkpoints`);
     if (seq > this.lastSeq) throw new StoreError('INVALID_INPUT', `a snapshot of commit ${seq} is ahead of the log (${this.lastSeq})`);
+    // The header is in the first chunk, which a snapshot sent as chunks always carries.
+    const header = snapshot instanceof Uint8Array ? snapshot : snapshot.chunks.get(0);
+    if (!header || header.length < 100) {
+      throw new StoreError('INVALID_INPUT', `a snapshot for ${this.#adapter.location} came without its file header`);
+    }
     const base = this.#generation;
     const generation = (base + 1) >>> 0 || 1;
-    writeGeneration(snapshot, generation);
-    writeIdentity(snapshot, this.#identity);
-    writeSeq(snapshot, seq);
+    writeGeneration(header, generation);
+    writeIdentity(header, this.#identity);
+    writeSeq(header, seq);
     const size = snapshot.length;
     let prepared: PreparedCheckpoint;
     try {

@@ -39,7 +39,14 @@ export interface PersistenceAdapter {
    * reader sees changes until `commit`. With `spawnReplica` it lets the store checkpoint without
    * holding up writes or its thread.
    */
-  prepareCheckpoint?(snapshot: Uint8Array, hints?: SnapshotHints): Promise<PreparedCheckpoint>;
+  prepareCheckpoint?(snapshot: Uint8Array | SnapshotChunks, hints?: SnapshotHints): Promise<PreparedCheckpoint>;
+  /**
+   * Optional. The chunk hashes of the snapshot this adapter holds now, or null when it does not
+   * know them. A replica asked for a snapshot against them sends only the chunks that differ, as
+   * `SnapshotChunks`, which `prepareCheckpoint` must then accept: the store's thread never holds
+   * the whole database a second time. An adapter without it gets whole snapshots.
+   */
+  chunkBase?(): ChunkBase | null;
   /**
    * Optional. Starts a worker (a `worker_thread`, a Web Worker) that runs `serveReplica`: the
    * store keeps a second database there, fed with its commit records, and takes snapshots from
@@ -108,6 +115,36 @@ export interface SnapshotHints {
   readonly chunkHashes?: ChunkHashes;
 }
 
+/**
+ * A snapshot given as the chunks that differ from a base the adapter holds (see `chunkBase`): its
+ * length, the hash of every chunk, and the bytes of those whose hash differs from the base's.
+ * Chunk 0 is always there: the store stamps the file header in it.
+ */
+export interface SnapshotChunks {
+  /** The snapshot's length in bytes. */
+  readonly length: number;
+  /** The hash of every chunk, as the replica worked them out (chunk 0's before the stamp). */
+  readonly hashes: ChunkHashes;
+  /** The bytes of each chunk sent, by index: chunk 0 and those that differ from the base. */
+  readonly chunks: ReadonlyMap<number, Uint8Array>;
+  /**
+   * Chunks that differ from the base which the replica's worker wrote ahead itself, where the
+   * base said (`ChunkBase.writeAheadTo`), durably, under their hashes: not in `chunks`.
+   */
+  readonly written?: readonly number[];
+}
+
+/** The chunk hashes of the snapshot an adapter holds (see `PersistenceAdapter.chunkBase`). */
+export interface ChunkBase extends ChunkHashes {
+  /**
+   * Where the replica's worker may write the chunks that differ itself, ahead of the checkpoint,
+   * instead of sending them: a name the adapter's worker entry understands (`ReplicaOptions.
+   * writeAhead`; the IndexedDB adapter's: its database). Without it, or when the worker cannot,
+   * they are sent.
+   */
+  readonly writeAheadTo?: string;
+}
+
 /** The hashes of a snapshot's chunks: SHA-256 of each `chunkBytes` bytes, in order. */
 export interface ChunkHashes {
   readonly chunkBytes: number;
@@ -122,6 +159,17 @@ export interface ReplicaOptions {
    * them over as `SnapshotHints.chunkHashes`. When it throws, the export goes without hashes.
    */
   readonly chunkHashes?: { readonly chunkBytes: number; readonly hash: (snapshot: Uint8Array) => Promise<Uint8Array[]> };
+  /**
+   * Writes the chunks of a snapshot that differ from the adapter's base where the base names
+   * (`ChunkBase.writeAheadTo`), durably, so that they never cross to the store's thread; resolves
+   * once all are written. Each chunk's bytes are a view of the replica's database file, valid
+   * until it resolves: a writer that clones them must copy the chunk alone first (a view's
+   * structured clone carries its whole buffer). When it rejects, the export sends them instead.
+   */
+  readonly writeAhead?: (
+    to: string,
+    chunks: readonly { readonly index: number; readonly hash: Uint8Array; readonly bytes: Uint8Array }[],
+  ) => Promise<void>;
 }
 
 export interface ReplicaEndpoint {

@@ -1,4 +1,4 @@
-import type { ChunkHashes } from './persistence-adapter.js';
+import type { ChunkBase, ChunkHashes, SnapshotChunks } from './persistence-adapter.js';
 
 /** What the store sends its replica worker. */
 export type ReplicaRequest =
@@ -6,12 +6,23 @@ export type ReplicaRequest =
   | { readonly kind: 'open'; readonly snapshot: Uint8Array | null; readonly records: readonly Uint8Array[] }
   /** Durable records, in order, to apply. */
   | { readonly kind: 'apply'; readonly records: readonly Uint8Array[] }
-  /** The database now, once every record sent before is applied. */
-  | { readonly kind: 'export'; readonly id: number };
+  /**
+   * The database now, once every record sent before is applied. With `since` (the adapter's
+   * `chunkBase`), a worker that hashes chunks of that size answers with only the chunks that
+   * differ from it (null: all of them, each a chunk of its own).
+   */
+  | { readonly kind: 'export'; readonly id: number; readonly since?: ChunkBase | null };
 
 /** What the replica worker answers. */
 export type ReplicaReply =
-  /** `bytes` is the database holding every commit up to `seq`. */
-  | { readonly kind: 'exported'; readonly id: number; readonly seq: number; readonly bytes: Uint8Array; readonly chunkHashes?: ChunkHashes }
+  /** The database holding every commit up to `seq`: whole in `bytes`, or as the chunks that differ from `since`. */
+  | {
+      readonly kind: 'exported';
+      readonly id: number;
+      readonly seq: number;
+      readonly bytes?: Uint8Array;
+      readonly chunkHashes?: ChunkHashes;
+      readonly chunks?: SnapshotChunks;
+    }
   /** The replica cannot go on (a record did not apply, the engine failed); `id` when an export asked. */
   | { readonly kind: 'failed'; readonly message: string; readonly id?: number };

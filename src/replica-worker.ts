@@ -1,11 +1,11 @@
 import { Connection } from './connection.js';
 import { messageOf } from './errors.js';
-import type { ChunkHashes, ReplicaEndpoint, ReplicaOptions } from './persistence-adapter.js';
+import type { ChunkBase, ChunkHashes, ReplicaEndpoint, ReplicaOptions } from './persistence-adapter.js';
 import { decodeRecord } from './record-codec.js';
 import { replayRecords } from './replay.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
 import { readSeq } from './snapshot-header.js';
-import { openRoom, withRoom } from './snapshot-room.js';
+import { liveFile, openRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 
 /**
@@ -29,6 +29,7 @@ export function serveReplica(endpoint: ReplicaEndpoint, options: ReplicaOptions 
     try {
       if (request.kind === 'open') await replica.open(request.snapshot, request.records);
       else if (request.kind === 'apply') replica.apply(request.records);
+      else if (request.since !== undefined && (await exportChunks(request.id, request.since))) return;
       else {
         const { bytes, seq } = replica.export();
         const chunkHashes = await hashesOf(bytes, options);
@@ -41,23 +42,86 @@ export function serveReplica(endpoint: ReplicaEndpoint, options: ReplicaOptions 
       endpoint.post(reply);
     }
   }
+
+  /**
+   * Answers an export with the chunks that differ from `since` (all of them when null), read from
+   * the database's file where sql.js keeps it: no copy of the whole database is made, here or on
+   * the store's thread. Where `since` says where to write them ahead and this worker can, it
+   * writes them there and sends chunk 0 alone. False when this worker does not hash chunks of
+   * that size, or hashing failed: the export then goes whole.
+   */
+  async function exportChunks(id: number, since: ChunkBase | null): Promise<boolean> {
+    const wanted = options.chunkHashes;
+    if (!wanted || (since && since.chunkBytes !== wanted.chunkBytes)) return false;
+    const { file, seq } = await replica.file();
+    let hashes: Uint8Array[];
+    try {
+      hashes = await wanted.hash(file);
+    } catch {
+      return false;
+    }
+    const chunkBytes = wanted.chunkBytes;
+    const bytesOf = (index: number) => file.subarray(index * chunkBytes, Math.min(file.length, (index + 1) * chunkBytes));
+    const differing: number[] = [];
+    for (let index = 1; index < hashes.length; index++) {
+      const before = since?.hashes[index];
+      if (!before || !sameBytes(before, hashes[index]!)) differing.push(index);
+    }
+    let written: number[] = [];
+    if (since?.writeAheadTo !== undefined && options.writeAhead && differing.length > 0) {
+      try {
+        // Views of the file: the writer copies each as it writes it, and nothing changes the
+        // file before this message is answered.
+        await options.writeAhead(
+          since.writeAheadTo,
+          differing.map((index) => ({ index, hash: hashes[index]!, bytes: bytesOf(index) })),
+        );
+        written = differing;
+      } catch {
+        // Sent instead; a part already written is passed over by readers until a commit deletes it.
+      }
+    }
+    const chunks = new Map<number, Uint8Array>();
+    // Copies of their own: the file's memory stays sql.js's, and the copies move to the store.
+    for (const index of [0, ...differing]) if (index === 0 || written.length === 0) chunks.set(index, bytesOf(index).slice());
+    const reply: ReplicaReply = {
+      kind: 'exported',
+      id,
+      seq,
+      chunks: { length: file.length, hashes: { chunkBytes, hashes }, chunks, ...(written.length > 0 && { written }) },
+    };
+    endpoint.post(
+      reply,
+      [...chunks.values()].map((chunk) => chunk.buffer as ArrayBuffer),
+    );
+    return true;
+  }
 }
 
 /** The replica's database and the number of the last commit it holds. */
 class ReplicaDatabase {
   #conn: Connection | null = null;
+  /** The bytes the database was opened from, which hold its file while it fits (see liveFile). */
+  #opened: Uint8Array | null = null;
   #seq = 0;
   #failure: string | null = null;
 
   async open(snapshot: Uint8Array | null, records: readonly Uint8Array[]): Promise<void> {
-    const SQL = await loadSqlEngine();
     this.#conn?.close();
     this.#conn = null;
+    this.#opened = null;
     this.#failure = null;
     if (!snapshot) throw new Error('a replica needs a snapshot to start from');
     // The snapshot was moved or copied here: it is the worker's own, so room can be made in place.
     const logBytes = records.reduce((sum, record) => sum + record.length, 0);
-    const conn = new Connection(new SQL.Database(withRoom(snapshot, openRoom(snapshot.length, logBytes))));
+    await this.#connect(withRoom(snapshot, openRoom(snapshot.length, logBytes)));
+    this.#seq = readSeq(snapshot);
+    this.apply(records);
+  }
+
+  async #connect(bytes: Uint8Array): Promise<void> {
+    const SQL = await loadSqlEngine();
+    const conn = new Connection(new SQL.Database(bytes));
     // As the store's own database: one connection, sql.js's file is volatile (durability is the
     // journal's), temp b-trees in memory, and a transaction's pages kept in the cache.
     conn.exec(
@@ -65,8 +129,7 @@ class ReplicaDatabase {
         'PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON; PRAGMA cache_spill = 16384',
     );
     this.#conn = conn;
-    this.#seq = readSeq(snapshot);
-    this.apply(records);
+    this.#opened = bytes;
   }
 
   /** Redoes `records` in one transaction: row images that passed every check when written. */
@@ -91,6 +154,25 @@ class ReplicaDatabase {
 
   export(): { bytes: Uint8Array; seq: number } {
     return { bytes: this.#usable().db.export(), seq: this.#seq };
+  }
+
+  /**
+   * The database file now, as a view of the memory sql.js keeps it in (read it before the next
+   * message is handled). When sql.js has moved the file out of the bytes the database was opened
+   * from (it outgrew their room), exports it once and reopens the database on the export with new
+   * room, so that the next call is a view again.
+   */
+  async file(): Promise<{ file: Uint8Array; seq: number }> {
+    const conn = this.#usable();
+    const live = this.#opened && liveFile(this.#opened, Number(conn.pragma('page_count')), Number(conn.pragma('page_size')));
+    if (live) return { file: live, seq: this.#seq };
+    const exported = conn.db.export();
+    conn.close();
+    this.#conn = null;
+    this.#opened = null;
+    // withRoom copies `exported` into a larger array of its own, so the export stays as it is.
+    await this.#connect(withRoom(exported, openRoom(exported.length, 0)));
+    return { file: exported, seq: this.#seq };
   }
 
   fail(error: unknown): void {
@@ -122,4 +204,10 @@ async function hashesOf(bytes: Uint8Array, options: ReplicaOptions): Promise<Chu
 function wholeBuffer(bytes: Uint8Array): ArrayBuffer[] {
   const buffer = bytes.buffer;
   return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? [buffer] : [];
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

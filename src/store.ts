@@ -974,10 +974,10 @@ export class SQLiteStore {
     const replica = this.#checkpointReplica!;
     const generation = this.#journal.generation;
     const preparing = (async () => {
-      const { bytes, seq, chunkHashes } = await replica.snapshot();
+      const { snapshot, seq, chunkHashes } = await replica.snapshot(this.#adapter.chunkBase?.());
       // A checkpoint this replica's lineage does not hold (VACUUM, a schema change) landed meanwhile.
       if ((background && this.#closed) || this.#journal.generation !== generation) return null;
-      return this.#journal.prepareCheckpoint(bytes, seq, chunkHashes && { chunkHashes });
+      return this.#journal.prepareCheckpoint(snapshot, seq, chunkHashes && { chunkHashes });
     })();
     this.#preparing = preparing;
     let prepared: Awaited<typeof preparing>;

@@ -6,7 +6,7 @@
 
 // Types only: the suite never loads the store's code, so it cannot bring a second copy of it
 // (and of StoreError) beside the one the adapter under test imports.
-import type { PersistenceAdapter } from '../src/index.js';
+import type { PersistenceAdapter, SnapshotChunks } from '../src/index.js';
 
 /** One storage location under test, reopened as often as a test likes. */
 export interface AdapterHarness {
@@ -37,6 +37,15 @@ const big = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) =
 const list = (records: readonly Uint8Array[]) => records.map((r) => Array.from(r));
 
 /** The `code` of a StoreError, read by shape: the adapter's StoreError may come from another copy of the package. */
+/** SHA-256 of `data` (WebCrypto, in Node 20+ and browsers): the hash a chunk base lists. */
+async function sha256(data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 function codeOf(error: unknown): unknown {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'StoreError'
     ? (error as { code?: unknown }).code
@@ -161,6 +170,44 @@ export function adapterContract(name: string, factory: HarnessFactory, test: Tes
       expect(emptied.snapshot?.length).toBe(1000);
       expect(emptied.records).toEqual([]);
       await last.close();
+    });
+
+    it('prepareCheckpoint takes a snapshot as chunks only where chunkBase is offered: the chunks that differ from the base commit; elsewhere INVALID_INPUT', async () => {
+      const h = await fresh();
+      const adapter = h.open();
+      if (!adapter.prepareCheckpoint) return;
+      await adapter.load();
+      const base = big(2_600_000, 4);
+      await adapter.checkpoint(base);
+      const next = base.slice().fill(9, 1_200_000, 1_210_000);
+      if (!adapter.chunkBase) {
+        const whole: SnapshotChunks = {
+          length: next.length,
+          hashes: { chunkBytes: next.length, hashes: [await sha256(next)] },
+          chunks: new Map([[0, next]]),
+        };
+        expect(codeOf(await rejection(adapter.prepareCheckpoint(whole)))).toBe('INVALID_INPUT');
+        await adapter.close();
+        return;
+      }
+      const known = adapter.chunkBase();
+      expect(known === null).toBe(false);
+      const { chunkBytes } = known!;
+      const hashes: Uint8Array[] = [];
+      const chunks = new Map<number, Uint8Array>();
+      for (let i = 0; i * chunkBytes < next.length; i++) {
+        const chunk = next.slice(i * chunkBytes, (i + 1) * chunkBytes);
+        hashes.push(await sha256(chunk));
+        const before = known!.hashes[i];
+        if (i === 0 || !before || !sameBytes(before, hashes[i]!)) chunks.set(i, chunk);
+      }
+      const prepared = await adapter.prepareCheckpoint({ length: next.length, hashes: { chunkBytes, hashes }, chunks });
+      await prepared.commit(0);
+      await adapter.close();
+      const again = h.open();
+      const state = await again.load();
+      expect(state.snapshot !== null && sameBytes(state.snapshot, next)).toBe(true);
+      await again.close();
     });
 
     it('keeps its own copies: a caller changing its buffer afterwards changes nothing', async () => {

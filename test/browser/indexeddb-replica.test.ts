@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { indexedDbAdapter } from '../../adapters/indexeddb.js';
-import { CHUNK_BYTES } from '../../adapters/snapshot-chunks.js';
-import { openStore, type PersistenceAdapter, type SQLiteStore } from '../../src/index.js';
-import type { PreparedCheckpoint } from '../../src/persistence-adapter.js';
+import { CHUNK_BYTES, chunkOf, hashChunks } from '../../adapters/snapshot-chunks.js';
+import { isStoreError, openStore, type PersistenceAdapter, type SQLiteStore } from '../../src/index.js';
+import type { PreparedCheckpoint, SnapshotChunks, SnapshotHints } from '../../src/persistence-adapter.js';
 import { deleteDatabase } from './indexeddb-harness.js';
-import { openTab, storedKeys, type Tab, watchAcks } from './tab.js';
+import { openTab, storedChunks, storedKeys, type Tab, watchAcks } from './tab.js';
 
 // Checkpoints taken from the replica in a Web Worker: the export runs in the worker, the page only
 // hashes (sliced) and commits, and writes go on while a checkpoint is prepared; the records
@@ -118,7 +118,24 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
       const name = uniqueName('replica-hashes');
       // A replica from the start, and no checkpoint but the ones asked for (they go through it).
       const checkpoint = { workerMinBytes: 0, minLogBytes: 1e12, maxLogBytes: 1e12 };
-      const open = () => openStore({ adapter: indexedDbAdapter(name, { lock: 'fail' }), checkpoint, onWarning: () => undefined });
+      // What reaches the page: the whole database, or the chunks that differ from the manifest.
+      const received: ({ sent: number; written: number } | 'whole')[] = [];
+      const watched = (adapter: PersistenceAdapter) =>
+        new Proxy(adapter, {
+          get(target, key) {
+            if (key !== 'prepareCheckpoint') {
+              const value = Reflect.get(target, key, target);
+              return typeof value === 'function' ? value.bind(target) : value;
+            }
+            return (snapshot: Uint8Array | SnapshotChunks, hints?: SnapshotHints) => {
+              received.push(
+                snapshot instanceof Uint8Array ? 'whole' : { sent: snapshot.chunks.size, written: snapshot.written?.length ?? 0 },
+              );
+              return target.prepareCheckpoint!(snapshot, hints);
+            };
+          },
+        });
+      const open = () => openStore({ adapter: watched(indexedDbAdapter(name, { lock: 'fail' })), checkpoint, onWarning: () => undefined });
       const store = await open();
       stores.push(store);
       await store.missions.create({ phase: 'PLANNING', uuid: 'm-hashes' });
@@ -136,6 +153,26 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
       pageDigests = 0;
       await store.checkpoint();
       expect(pageDigests).toBe(1);
+      // Neither crossed to the page whole: chunk 0 alone (the header the store stamps), the
+      // worker having written the others that changed (every chunk of the new calls, then the
+      // changed row's) into the database itself.
+      expect(received).toEqual([
+        { sent: 1, written: expect.any(Number) },
+        { sent: 1, written: expect.any(Number) },
+      ]);
+      const [all, few] = (received as { written: number }[]).map((r) => r.written);
+      expect(all).toBeGreaterThanOrEqual(4);
+      expect(few).toBeGreaterThanOrEqual(1);
+      expect(few).toBeLessThan(all!);
+      // Each chunk stored is its own bytes alone (a view stored as it is would carry the whole
+      // buffer behind it: the database file, in the worker).
+      const values = await storedChunks(`agent-ops-store:${name}`);
+      expect(values.length).toBeGreaterThanOrEqual(5);
+      for (const value of values) {
+        expect(value).toBeInstanceOf(Uint8Array);
+        expect((value as Uint8Array).buffer.byteLength).toBe((value as Uint8Array).byteLength);
+        expect((value as Uint8Array).byteLength).toBeLessThanOrEqual(CHUNK_BYTES);
+      }
       await store.close();
       const again = await open();
       stores.push(again);
@@ -398,6 +435,54 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     expect(sameBytes((await fourth.load()).snapshot, version(5))).toBe(true);
     expect(await chunkKeys()).toHaveLength(3);
     await fourth.close();
+  });
+
+  it('a snapshot sent as the chunks that differ from its base commits; one against a replaced base fails with IO and changes nothing', async () => {
+    const name = uniqueName('sent-chunks');
+    const version = (fill: number) => {
+      const bytes = new Uint8Array(2 * CHUNK_BYTES + (CHUNK_BYTES >> 2)).fill(1);
+      bytes.fill(fill, CHUNK_BYTES + (CHUNK_BYTES >> 2), CHUNK_BYTES + (CHUNK_BYTES >> 1));
+      return bytes;
+    };
+    // As a replica sends them: every hash, and chunk 0 plus the chunks that differ from `base`.
+    const sent = async (bytes: Uint8Array, base: Uint8Array): Promise<SnapshotChunks> => {
+      const hashes = await hashChunks(bytes, CHUNK_BYTES);
+      const before = await hashChunks(base, CHUNK_BYTES);
+      const chunks = new Map<number, Uint8Array>();
+      hashes.forEach((hash, i) => {
+        if (i === 0 || !sameBytes(before[i] ?? null, hash)) chunks.set(i, chunkOf(bytes, i, CHUNK_BYTES));
+      });
+      return { length: bytes.length, hashes: { chunkBytes: CHUNK_BYTES, hashes }, chunks };
+    };
+    const adapter = indexedDbAdapter(name, { lock: 'fail' });
+    await adapter.load();
+    await adapter.checkpoint(version(2));
+    expect(adapter.chunkBase!()?.hashes).toEqual(await hashChunks(version(2), CHUNK_BYTES));
+    const three = await sent(version(3), version(2));
+    expect([...three.chunks.keys()]).toEqual([0, 1]);
+    const prepared = await adapter.prepareCheckpoint!(three);
+    await prepared.commit(0);
+    expect(adapter.chunkBase!()?.hashes).toEqual(await hashChunks(version(3), CHUNK_BYTES));
+    // Sent against version 3, which another snapshot has replaced since: one whose last chunk
+    // differs too, a chunk `four` does not carry.
+    const four = await sent(version(4), version(3));
+    const other = version(3).fill(7, 2 * CHUNK_BYTES);
+    await adapter.checkpoint(other);
+    const stale = await adapter.prepareCheckpoint!(four).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(isStoreError(stale) && stale.code).toBe('IO');
+    expect(String((stale as Error).message)).toContain(name);
+    // Malformed chunks are refused before anything is written.
+    const short = { ...four, chunks: new Map([[0, new Uint8Array(10)]]) };
+    await expect(adapter.prepareCheckpoint!(short)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    const headless = { ...four, chunks: new Map([[1, chunkOf(version(4), 1, CHUNK_BYTES)]]) };
+    await expect(adapter.prepareCheckpoint!(headless)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await adapter.close();
+    const reader = indexedDbAdapter(name, { lock: 'fail' });
+    expect(sameBytes((await reader.load()).snapshot, other)).toBe(true);
+    await reader.close();
   });
 
   it('the leading tab goes while its checkpoints keep records: the tab that takes over loses and doubles nothing', async () => {

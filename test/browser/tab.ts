@@ -84,6 +84,26 @@ export function watchAcks(tab: Tab, until: (acknowledged: number) => boolean): P
 }
 
 /** The keys an adapter's IndexedDB database holds: log record numbers, the snapshot's manifest and chunks, the epoch. */
+/** Every value under a chunk key (['chunk', …]) of the IndexedDB database `database`. */
+export function storedChunks(database: string): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(database);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const request = db
+        .transaction('aos', 'readonly')
+        .objectStore('aos')
+        .getAll(IDBKeyRange.bound(['chunk'], ['chunk', []]));
+      request.onsuccess = () => {
+        db.close();
+        resolve(request.result);
+      };
+      request.onerror = () => reject(request.error);
+    };
+  });
+}
+
 export function storedKeys(database: string): Promise<IDBValidKey[]> {
   return new Promise((resolve, reject) => {
     const open = indexedDB.open(database);

@@ -56,7 +56,7 @@ function gatedAdapter(path: string) {
     prepareCheckpoint: async (snapshot) => {
       const prepared = await inner.prepareCheckpoint!(snapshot);
       state.prepared++;
-      announce(snapshot.slice(0, 100));
+      announce((snapshot instanceof Uint8Array ? snapshot : snapshot.chunks.get(0)!).slice(0, 100));
       await gate;
       return prepared;
     },

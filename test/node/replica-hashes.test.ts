@@ -56,7 +56,7 @@ describe('chunk hashes worked out by the replica', () => {
     expect(reply.kind).toBe('exported');
     if (reply.kind !== 'exported') return;
     expect(reply.chunkHashes?.chunkBytes).toBe(CHUNK_BYTES);
-    expect(reply.chunkHashes?.hashes).toEqual(await hashChunks(reply.bytes, CHUNK_BYTES));
+    expect(reply.chunkHashes?.hashes).toEqual(await hashChunks(reply.bytes!, CHUNK_BYTES));
     expect(reply.chunkHashes?.hashes.length).toBeGreaterThanOrEqual(3);
   });
 
