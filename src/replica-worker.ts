@@ -5,7 +5,7 @@ import { decodeRecord } from './record-codec.js';
 import { replayRecords } from './replay.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
 import { readSeq } from './snapshot-header.js';
-import { liveFile, openRoom, withRoom } from './snapshot-room.js';
+import { liveFile, replicaRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 
 /**
@@ -114,7 +114,7 @@ class ReplicaDatabase {
     if (!snapshot) throw new Error('a replica needs a snapshot to start from');
     // The snapshot was moved or copied here: it is the worker's own, so room can be made in place.
     const logBytes = records.reduce((sum, record) => sum + record.length, 0);
-    await this.#connect(withRoom(snapshot, openRoom(snapshot.length, logBytes)));
+    await this.#connect(withRoom(snapshot, replicaRoom(snapshot.length, logBytes)));
     this.#seq = readSeq(snapshot);
     this.apply(records);
   }
@@ -129,7 +129,7 @@ class ReplicaDatabase {
         'PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON; PRAGMA cache_spill = 16384',
     );
     this.#conn = conn;
-    this.#opened = bytes;
+    this.#opened = writesReach(conn, bytes) ? bytes : null;
   }
 
   /** Redoes `records` in one transaction: row images that passed every check when written. */
@@ -171,7 +171,7 @@ class ReplicaDatabase {
     this.#conn = null;
     this.#opened = null;
     // withRoom copies `exported` into a larger array of its own, so the export stays as it is.
-    await this.#connect(withRoom(exported, openRoom(exported.length, 0)));
+    await this.#connect(withRoom(exported, replicaRoom(exported.length, 0)));
     return { file: exported, seq: this.#seq };
   }
 
@@ -210,4 +210,27 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Where SQLite keeps `PRAGMA user_version` in the file header (4 bytes, big-endian). */
+const USER_VERSION_AT = 60;
+
+/**
+ * True when `conn`'s database, just opened from `bytes`, writes its file into `bytes` (see
+ * liveFile): a write to the header's user_version, seen there, then undone. The database is as
+ * it was but for its change counter. Should a later sql.js copy the bytes it is given, this says
+ * so and the replica exports as before; read stale, the snapshot would miss writes.
+ *
+ * @example
+ * const live = writesReach(conn, bytes);
+ */
+export function writesReach(conn: Connection, bytes: Uint8Array): boolean {
+  if (bytes.length < 100) return false;
+  const header = new DataView(bytes.buffer, bytes.byteOffset, 100);
+  const before = Number(conn.pragma('user_version'));
+  const probe = (before ^ 0x5a5a5a5a) | 0;
+  conn.exec(`PRAGMA user_version = ${probe}`);
+  const reached = header.getInt32(USER_VERSION_AT) === probe;
+  conn.exec(`PRAGMA user_version = ${before}`);
+  return reached && header.getInt32(USER_VERSION_AT) === before;
 }

@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryAdapter } from '../../adapters/memory.js';
 import { CHUNK_BYTES, hashChunks } from '../../adapters/snapshot-chunks.js';
+import { Connection } from '../../src/connection.js';
 import type { ChunkHashes, PersistenceAdapter, SnapshotChunks } from '../../src/persistence-adapter.js';
 import type { ReplicaReply, ReplicaRequest } from '../../src/replica-protocol.js';
-import { serveReplica } from '../../src/replica-worker.js';
+import { serveReplica, writesReach } from '../../src/replica-worker.js';
+import { withRoom } from '../../src/snapshot-room.js';
 import { loadSqlEngine } from '../../src/sql-engine.js';
 import { openStore } from '../../src/store.js';
 
@@ -99,6 +101,8 @@ describe('a replica sends only the chunks that differ', () => {
     await store.checkpoint();
     const served = replica(hashing);
     served.open(captured.snapshot!.slice());
+    // Read from the file where sql.js keeps it: no export at all.
+    const exports = vi.spyOn((await loadSqlEngine()).Database.prototype, 'export');
 
     const all = (await served.export(null)).chunks!;
     const count = Math.ceil(all.length / CHUNK_BYTES);
@@ -120,6 +124,8 @@ describe('a replica sends only the chunks that differ', () => {
     expect(some.hashes.hashes).toEqual(await hashChunks(second, CHUNK_BYTES));
     expect(await contentOf(second)).toEqual({ names: await namesIn(store), check: 'ok' });
     expect((await contentOf(second)).names).toContain('changed');
+    expect(exports).not.toHaveBeenCalled();
+    exports.mockRestore();
     await store.close();
   });
 
@@ -130,7 +136,8 @@ describe('a replica sends only the chunks that differ', () => {
     const served = replica(hashing);
     served.open(captured.snapshot!.slice());
     let file = assemble(null, (await served.export(null)).chunks!);
-    // Each round grows the database by ~3 MB: far past the quarter of room it was opened with.
+    const exports = vi.spyOn((await loadSqlEngine()).Database.prototype, 'export');
+    // Each round grows the database by ~3 MB: far past the room it was opened with (as much again).
     for (let round = 0; round < 4; round++) {
       await store.transaction(async (tx) => {
         for (let i = 0; i < 10; i++) {
@@ -149,11 +156,16 @@ describe('a replica sends only the chunks that differ', () => {
       expect(sent.hashes.hashes).toEqual(await hashChunks(file, CHUNK_BYTES));
       expect(await contentOf(file)).toEqual({ names: await namesIn(store), check: 'ok' });
     }
+    // The file outgrew its room: exported (and reopened with new room) at least once.
+    expect(exports).toHaveBeenCalled();
+    exports.mockClear();
     // Reopened on its export with new room: a small change is read from the file again.
     await store.run("UPDATE tool_calls SET tool_name = 'last' WHERE id = 2");
     served.apply(captured.records.splice(0));
     const last = (await served.export({ chunkBytes: CHUNK_BYTES, hashes: await hashChunks(file, CHUNK_BYTES) })).chunks!;
     expect(last.chunks.size).toBeLessThan(Math.ceil(last.length / CHUNK_BYTES));
+    expect(exports).not.toHaveBeenCalled();
+    exports.mockRestore();
     file = assemble(file, last);
     expect(await contentOf(file)).toEqual({ names: await namesIn(store), check: 'ok' });
     await store.close();
@@ -162,7 +174,8 @@ describe('a replica sends only the chunks that differ', () => {
   it('where the base names a place and the worker can write there, it writes the chunks that differ itself and sends chunk 0 alone; when it cannot, it sends them', async () => {
     const { store, captured } = await capturedStore();
     await store.transaction(async (tx) => {
-      for (let i = 0; i < 30; i++) await tx.toolCalls.record({ mission: 'm-chunks', toolName: `w-${i}`, args: { pad: `${i}:`.repeat(35_000) }, success: true });
+      for (let i = 0; i < 30; i++)
+        await tx.toolCalls.record({ mission: 'm-chunks', toolName: `w-${i}`, args: { pad: `${i}:`.repeat(35_000) }, success: true });
     });
     await store.checkpoint();
     const first = captured.snapshot!.slice();
@@ -198,6 +211,23 @@ describe('a replica sends only the chunks that differ', () => {
     expect(sent.written).toBeUndefined();
     expect(sent.chunks.size).toBeGreaterThan(1);
     expect(await contentOf(assemble(first, sent))).toEqual({ names: await namesIn(store), check: 'ok' });
+    await store.close();
+  });
+
+  it('reads the file only where writes reach the bytes the database was opened from (else it exports)', async () => {
+    const { store, captured } = await capturedStore();
+    await store.toolCalls.record({ mission: 'm-chunks', toolName: 'probe', args: {}, success: true });
+    await store.checkpoint();
+    const SQL = await loadSqlEngine();
+    const opened = withRoom(captured.snapshot!.slice(), 1 << 20);
+    const live = new Connection(new SQL.Database(opened));
+    expect(writesReach(live, opened)).toBe(true);
+    // Unchanged by the probe: the same user_version, the same rows.
+    expect(live.pragma('user_version')).toBe(new Connection(new SQL.Database(captured.snapshot!.slice())).pragma('user_version'));
+    // An engine that copies what it is given: the bytes never see a write.
+    const copied = withRoom(captured.snapshot!.slice(), 1 << 20);
+    // (A plain view of the same bytes: sql.js copies it, as it copies any array.)
+    expect(writesReach(new Connection(new SQL.Database(copied.subarray(0))), copied)).toBe(false);
     await store.close();
   });
 
