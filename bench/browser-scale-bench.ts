@@ -3,11 +3,14 @@
  * headless Chromium fills a store on IndexedDB, checkpoints it while a 1 ms timer watches the
  * main thread (on the page), reopens it (the replica starts in a Web Worker), checkpoints from
  * the replica under the same watch, times writes while background checkpoints from the replica
- * run, and reopens it. A step that fails prints as a result line. Then the seed's queries at 1M
- * tool calls, in the page (BENCH_SEED_BROWSER=0 skips them). Writes bench/results/browser-scale.json;
- * BENCH_TRACE_BROWSER=<folder> also writes a Chromium trace of each size there.
+ * run, then the same writes with no checkpoint (the floor), and reopens it; the renderer's peak
+ * memory in each of the two write phases is read from /proc. A step that fails prints as a result
+ * line. Then the seed's queries at 1M tool calls, in the page (BENCH_SEED_BROWSER=0 skips them).
+ * Writes bench/results/browser-scale.json; BENCH_TRACE_BROWSER=<folder> also writes a Chromium
+ * trace of each size there (BENCH_TRACE_CATEGORIES=<list> replaces its categories: add
+ * `cppgc,disabled-by-default-cppgc` to see Blink's own collections).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
@@ -41,7 +44,8 @@ async function startTrace(page: Page): Promise<{ stop: (file: string) => Promise
     for (const event of data.value) events.push(event);
   });
   await cdp.send('Tracing.start', {
-    categories: 'devtools.timeline,disabled-by-default-devtools.timeline,v8,disabled-by-default-v8.gc',
+    categories:
+      process.env.BENCH_TRACE_CATEGORIES ?? 'devtools.timeline,disabled-by-default-devtools.timeline,v8,disabled-by-default-v8.gc',
     transferMode: 'ReportEvents',
   } as never);
   return {
@@ -53,6 +57,43 @@ async function startTrace(page: Page): Promise<{ stop: (file: string) => Promise
       writeFileSync(file, JSON.stringify(events));
       await cdp.detach();
     },
+  };
+}
+
+/**
+ * The resident memory of Chromium's renderer processes (the page and its Web Worker share one),
+ * sampled every 100 ms from /proc while the bench runs, so that each phase's peak can be read
+ * against the store's size. Empty where /proc is not there.
+ */
+function sampleRendererMemory(): { peakIn: (window?: [number, number]) => number | undefined; stop: () => void } {
+  const samples: { at: number; bytes: number }[] = [];
+  const pageSize = 4096;
+  const sample = () => {
+    let largest = 0;
+    try {
+      for (const pid of readdirSync('/proc')) {
+        if (!/^\d+$/.test(pid)) continue;
+        try {
+          if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('--type=renderer')) continue;
+          const resident = Number(readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]) * pageSize;
+          largest = Math.max(largest, resident);
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+    } catch {
+      return;
+    }
+    if (largest > 0) samples.push({ at: Date.now(), bytes: largest });
+  };
+  const timer = setInterval(sample, 100);
+  return {
+    peakIn: (window) => {
+      if (!window) return undefined;
+      const inside = samples.filter((s) => s.at >= window[0] && s.at <= window[1]);
+      return inside.length > 0 ? Math.max(...inside.map((s) => s.bytes)) : undefined;
+    },
+    stop: () => clearInterval(timer),
   };
 }
 
@@ -145,6 +186,7 @@ const profile = mkdtempSync(join(tmpdir(), 'aos-bench-scale-chromium-'));
 const context = await chromium.launchPersistentContext(profile, { ...found.launchOptions, headless: true });
 const results: PageScaleFigures[] = [];
 let seed: SeedInPage | { error: string } | undefined;
+const memory = sampleRendererMemory();
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (error) => process.stderr.write(`page error: ${error}\n`));
@@ -174,6 +216,7 @@ try {
   }
   if (process.env.BENCH_SEED_BROWSER !== '0') seed = await seedInPage(page);
 } finally {
+  memory.stop();
   await context.close();
   await server.close();
   rmSync(profile, { recursive: true, force: true });
@@ -181,9 +224,9 @@ try {
 
 console.log('\nScale in Chromium (IndexedDB; goals from issue 8: main-thread stall ≤ 50 ms at 500 MB, write p99 ≤ 5× p50)\n');
 console.log(
-  '| store | calls | fill | first checkpoint, on the page (stall) | checkpoint from the Web Worker replica (stall) | writes during background checkpoints p50 / p99 (p99÷p50) / max | longest stall during them (longest tasks on the page) | checkpoints in them (longest; longest commit) | reopen + first query |',
+  '| store | calls | fill | first checkpoint, on the page (stall) | checkpoint from the Web Worker replica (stall) | writes during background checkpoints p50 / p99 (p99÷p50) / max | longest stall during them (longest tasks on the page) | checkpoints in them (longest; longest commit) | same writes, no checkpoint: p50 / p99 (p99÷p50) / max; longest stall | peak memory of the tab ÷ store, with checkpoints / without | reopen + first query |',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   const store = r.bytes ? `${(r.bytes / MB).toFixed(0)} MB (target ${r.targetBytes / MB})` : `${r.targetBytes / MB} MB`;
   const checkpoint = r.checkpointError ? `FAILED: ${r.checkpointError}` : `${fmt(r.checkpointMs)} (${fmt(r.checkpointStallMs)})`;
@@ -202,11 +245,19 @@ for (const r of results) {
     r.writeCheckpoints === undefined
       ? '—'
       : `${r.writeCheckpoints} (${fmt(Math.max(0, ...(r.writeCheckpointMs ?? [])))}; ${fmt(Math.max(0, ...(r.writeCommitMs ?? [])))})`;
+  const f = r.floorWrites && r.floorWrites.length > 0 ? summarize(r.floorWrites) : undefined;
+  const floor = f
+    ? `${fmt(f.p50)} / ${fmt(f.p99)} (${(f.p99 / f.p50).toFixed(1)}×) / ${fmt(f.max)}; ${fmt(r.floorStallMs)}`
+    : r.floorError
+      ? `FAILED: ${r.floorError}`
+      : '—';
+  const ratio = (peak: number | undefined) => (peak === undefined || !r.bytes ? '—' : `${(peak / r.bytes).toFixed(2)}×`);
+  const tabMemory = `${ratio(memory.peakIn(r.writesWindow))} / ${ratio(memory.peakIn(r.floorWindow))}`;
   const reopen = r.reopenError
     ? `FAILED: ${r.reopenError}`
     : `${fmt(r.reopenMs)}${r.closeError ? ` (close() failed: ${r.closeError}; the reopen replayed the log)` : ''}`;
   console.log(
-    `| ${store} | ${r.calls ?? '—'} | ${fmt(r.fillMs)} | ${checkpoint} | ${fromReplica} | ${writes} | ${fmt(r.writeStallMs)} (${(r.writeLongTasksMs ?? []).map((ms, i) => `${ms.toFixed(0)} ${r.writeLongTaskPhases?.[i] ?? ''}`.trim()).join(', ') || 'none over 50 ms'}) | ${cps} | ${reopen} |`,
+    `| ${store} | ${r.calls ?? '—'} | ${fmt(r.fillMs)} | ${checkpoint} | ${fromReplica} | ${writes} | ${fmt(r.writeStallMs)} (${(r.writeLongTasksMs ?? []).map((ms, i) => `${ms.toFixed(0)} ${r.writeLongTaskPhases?.[i] ?? ''}`.trim()).join(', ') || 'none over 50 ms'}) | ${cps} | ${floor} | ${tabMemory} | ${reopen} |`,
   );
 }
 if (seed && 'error' in seed) console.log(`\nseed queries at 1M calls in Chromium: FAILED: ${seed.error}`);
@@ -225,7 +276,12 @@ writeFileSync(
   join(ROOT, 'bench/results/browser-scale.json'),
   JSON.stringify(
     {
-      sizes: results.map(({ writes, ...r }) => ({ ...r, writes: writes && writes.length > 0 ? summarize(writes) : undefined })),
+      sizes: results.map(({ writes, floorWrites, ...r }) => ({
+        ...r,
+        writes: writes && writes.length > 0 ? summarize(writes) : undefined,
+        floorWrites: floorWrites && floorWrites.length > 0 ? summarize(floorWrites) : undefined,
+        tabPeakBytes: { withCheckpoints: memory.peakIn(r.writesWindow), without: memory.peakIn(r.floorWindow) },
+      })),
       seed,
     },
     null,

@@ -31,6 +31,13 @@ export interface PageScaleFigures {
   /** Where each of those long tasks fell: in a checkpoint's preparation (hashing, chunks written ahead), in its commit, or outside both. */
   writeLongTaskPhases?: string[];
   writeError?: string;
+  /** The same writes on the same store with no checkpoint (the replica still fed): the page's floor on this machine. */
+  floorWrites?: number[];
+  floorStallMs?: number;
+  /** When the timed writes ran (epoch ms), with background checkpoints and then without: the bench matches the tab's memory to them. */
+  writesWindow?: [number, number];
+  floorWindow?: [number, number];
+  floorError?: string;
   closeError?: string;
   reopenMs?: number;
   reopenError?: string;
@@ -101,6 +108,11 @@ function timedCheckpoints(inner: PersistenceAdapter, into: number[], commits: nu
   };
 }
 
+/** Now, in ms since the epoch: the clock the bench's memory samples use. */
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 async function pageBytes(store: SQLiteStore): Promise<number> {
   const [row] = await store.query<{ n: number }>('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()');
   return row!.n;
@@ -164,6 +176,7 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       });
       observer.observe({ type: 'longtask' });
       monitor.start();
+      const writesFrom = epochNow();
       try {
         for (let i = 0; i < WRITES; i++) {
           t = performance.now();
@@ -173,6 +186,7 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       } catch (error) {
         figures.writeError = message(error);
       }
+      figures.writesWindow = [writesFrom, epochNow()];
       figures.writeStallMs = await monitor.stop();
       observer.disconnect();
       const longest = longTasks.sort((a, b) => b.duration - a.duration).slice(0, 5);
@@ -185,6 +199,25 @@ async function scale(options: { targetBytes: number }): Promise<PageScaleFigures
       figures.writeCheckpoints = checkpointMs.length;
       figures.writeCheckpointMs = [...checkpointMs];
       figures.writeCommitMs = [...commitMs];
+      // The floor: the same writes with checkpoints off, so a stall or a p99 above can be told
+      // from what this machine gives the page with no checkpoint at all.
+      await store.close();
+      store = await openStore({ adapter: indexedDbAdapter(name, { lock: 'fail' }), checkpoint: NEVER });
+      const floor: number[] = [];
+      monitor.start();
+      const floorFrom = epochNow();
+      try {
+        for (let i = 0; i < WRITES; i++) {
+          t = performance.now();
+          await store.toolCalls.record({ mission, ...payload(i) });
+          floor.push(performance.now() - t);
+        }
+      } catch (error) {
+        figures.floorError = message(error);
+      }
+      figures.floorWindow = [floorFrom, epochNow()];
+      figures.floorStallMs = await monitor.stop();
+      figures.floorWrites = floor;
     }
   } finally {
     try {
