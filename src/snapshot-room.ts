@@ -28,9 +28,12 @@ export function openRoom(snapshotBytes: number, logBytes: number): number {
   return replayRoom(logBytes) + Math.ceil(snapshotBytes / 4);
 }
 
+/** 4 GiB less a page of the largest size: the longest array withRoom asks for in a replica. */
+const LONGEST_ARRAY = 2 ** 32 - 65536;
+
 /**
  * The room a checkpoint replica opens a snapshot of `snapshotBytes` with, before replaying
- * `logBytes`: as much again as the database, at least openRoom's. The replica reads its chunks
+ * `logBytes`: as much again as the database (short of 4 GiB in all), at least openRoom's. The replica reads its chunks
  * from the memory sql.js keeps its file in (see liveFile) for as long as the file fits there; once
  * it outgrows it, the replica exports and reopens once, briefly holding the database two more
  * times. Room never written costs no memory (measured in Chromium: two zeroed 1.5 GB arrays added
@@ -40,7 +43,10 @@ export function openRoom(snapshotBytes: number, logBytes: number): number {
  * new SQL.Database(withRoom(snapshot, replicaRoom(snapshot.length, logBytes)));
  */
 export function replicaRoom(snapshotBytes: number, logBytes: number): number {
-  return Math.max(openRoom(snapshotBytes, logBytes), snapshotBytes);
+  // Capped below the longest typed array V8 makes in Node 20 (4 GiB), past which withRoom would
+  // give no room at all: a store of more than 2 GiB gets openRoom's quarter, as before.
+  const free = Math.min(snapshotBytes, LONGEST_ARRAY - snapshotBytes);
+  return Math.max(openRoom(snapshotBytes, logBytes), free);
 }
 
 // Buffers made by snapshotBuffer and not yet opened: the store's own, zero past the snapshot.

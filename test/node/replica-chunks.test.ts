@@ -5,7 +5,7 @@ import { Connection } from '../../src/connection.js';
 import type { ChunkHashes, PersistenceAdapter, SnapshotChunks } from '../../src/persistence-adapter.js';
 import type { ReplicaReply, ReplicaRequest } from '../../src/replica-protocol.js';
 import { serveReplica, writesReach } from '../../src/replica-worker.js';
-import { withRoom } from '../../src/snapshot-room.js';
+import { openRoom, replicaRoom, withRoom } from '../../src/snapshot-room.js';
 import { loadSqlEngine } from '../../src/sql-engine.js';
 import { openStore } from '../../src/store.js';
 
@@ -229,6 +229,18 @@ describe('a replica sends only the chunks that differ', () => {
     // (A plain view of the same bytes: sql.js copies it, as it copies any array.)
     expect(writesReach(new Connection(new SQL.Database(copied.subarray(0))), copied)).toBe(false);
     await store.close();
+  });
+
+  it('a replica opens with as much room again as its database, short of the longest array Node makes', () => {
+    const MB = 1e6;
+    expect(replicaRoom(100 * MB, 0)).toBe(100 * MB);
+    expect(replicaRoom(100 * MB, 80 * MB)).toBe(openRoom(100 * MB, 80 * MB));
+    // 2.25 GiB: as much again would pass 4 GiB, where withRoom would give none: up to just short of it.
+    const big = 2.25 * 2 ** 30;
+    expect(replicaRoom(big, 0)).toBeGreaterThan(openRoom(big, 0));
+    expect(big + replicaRoom(big, 0) + 65536).toBeLessThanOrEqual(2 ** 32);
+    // Past that, openRoom's (which withRoom then may not make: the store opens without room, as before).
+    expect(replicaRoom(3.5 * 2 ** 30, 0)).toBe(openRoom(3.5 * 2 ** 30, 0));
   });
 
   it('without a hasher, or against a base of another chunk size, the export is whole', async () => {
