@@ -10,6 +10,7 @@ import type {
   SnapshotHints,
   StoreShare,
 } from '../src/persistence-adapter.js';
+import { openRoom, snapshotBuffer } from '../src/snapshot-room.js';
 import { CHUNK_PAUSE_MS, hexOf, OBJECT_STORE, stagedChunkKey } from './indexeddb-ahead.js';
 import { TabShare } from './indexeddb-share.js';
 import { startBrowserReplica } from './replica-browser.js';
@@ -251,7 +252,9 @@ class IndexedDbAdapter implements PersistenceAdapter {
         const decoded = decodeManifest(bytesAt(MANIFEST_KEY, manifest.result), this.location);
         read.manifest = decoded;
         // One chunk at a time into one array: the whole snapshot is never held twice.
-        const snapshot = new Uint8Array(decoded.length);
+        // With the room the store opens it with, zero and untouched: sql.js then keeps these very
+        // bytes as its file (withRoom), instead of a copy of them.
+        const snapshot = snapshotBuffer(decoded.length, openRoom(decoded.length, 0));
         read.snapshot = snapshot;
         let next = 0;
         const hexes = decoded.hashes.map(hexOf);

@@ -1,6 +1,7 @@
 import { StoreError } from './errors.js';
 import type { ChunkBase, ChunkHashes, ReplicaPort, SnapshotChunks } from './persistence-adapter.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
+import { copyWithRoom, hasSpareRoom, replicaRoom } from './snapshot-room.js';
 
 /** Records are sent to the worker in batches, at most this long after the first of a batch was durable. */
 const FEED_DELAY_MS = 20;
@@ -47,7 +48,7 @@ export class CheckpointReplica {
       (message) => this.#receive(message as ReplicaReply),
       (error) => this.#fail(error),
     );
-    this.#send({ kind: 'open', snapshot, records }, move ? transferable(snapshot) : []);
+    this.#open(snapshot, records, move);
   }
 
   /** Why the replica stopped working, or null while it works. */
@@ -61,7 +62,7 @@ export class CheckpointReplica {
     // Every record waiting is in the new snapshot already.
     this.#clearTimer();
     this.#pending = [];
-    this.#send({ kind: 'open', snapshot, records }, move ? transferable(snapshot) : []);
+    this.#open(snapshot, records, move);
   }
 
   /** Queues a durable record for the replica (in the order they were made durable). */
@@ -112,6 +113,20 @@ export class CheckpointReplica {
     this.#pending = [];
     this.#rejectAll(new StoreError('CLOSED', 'the replica was closed'));
     await this.#port.terminate();
+  }
+
+  /**
+   * Sends the worker its starting state. A snapshot that cannot move is copied here, with the
+   * room the worker opens it with, and the copy moves: one copy, opened in place over there.
+   */
+  #open(snapshot: Uint8Array, records: readonly Uint8Array[], move: boolean): void {
+    if (move) {
+      this.#send({ kind: 'open', snapshot, records, ...(hasSpareRoom(snapshot) && { roomAfter: true }) }, transferable(snapshot));
+      return;
+    }
+    const logBytes = records.reduce((sum, record) => sum + record.length, 0);
+    const copy = copyWithRoom(snapshot, replicaRoom(snapshot.length, logBytes));
+    this.#send({ kind: 'open', snapshot: copy, records, roomAfter: true }, transferable(copy));
   }
 
   #flush(): void {

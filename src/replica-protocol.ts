@@ -2,8 +2,11 @@ import type { ChunkBase, ChunkHashes, SnapshotChunks } from './persistence-adapt
 
 /** What the store sends its replica worker. */
 export type ReplicaRequest =
-  /** (Re)builds the replica: the snapshot, then the records that extend it, as the log holds them. */
-  | { readonly kind: 'open'; readonly snapshot: Uint8Array | null; readonly records: readonly Uint8Array[] }
+  /**
+   * (Re)builds the replica: the snapshot, then the records that extend it, as the log holds them.
+   * `roomAfter`: the bytes after the snapshot in its (moved) buffer are zero, room to open it in place.
+   */
+  | { readonly kind: 'open'; readonly snapshot: Uint8Array | null; readonly records: readonly Uint8Array[]; readonly roomAfter?: boolean }
   /** Durable records, in order, to apply. */
   | { readonly kind: 'apply'; readonly records: readonly Uint8Array[] }
   /**

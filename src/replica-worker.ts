@@ -5,7 +5,7 @@ import { decodeRecord } from './record-codec.js';
 import { replayRecords } from './replay.js';
 import type { ReplicaReply, ReplicaRequest } from './replica-protocol.js';
 import { readSeq } from './snapshot-header.js';
-import { liveFile, replicaRoom, withRoom } from './snapshot-room.js';
+import { adoptRoom, liveFile, replicaRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 
 /**
@@ -27,8 +27,10 @@ export function serveReplica(endpoint: ReplicaEndpoint, options: ReplicaOptions 
 
   async function handle(request: ReplicaRequest): Promise<void> {
     try {
-      if (request.kind === 'open') await replica.open(request.snapshot, request.records);
-      else if (request.kind === 'apply') replica.apply(request.records);
+      if (request.kind === 'open') {
+        if (request.roomAfter && request.snapshot) adoptRoom(request.snapshot);
+        await replica.open(request.snapshot, request.records);
+      } else if (request.kind === 'apply') replica.apply(request.records);
       else if (request.since !== undefined && (await exportChunks(request.id, request.since))) return;
       else {
         const { bytes, seq } = replica.export();
@@ -114,8 +116,10 @@ class ReplicaDatabase {
     if (!snapshot) throw new Error('a replica needs a snapshot to start from');
     // The snapshot was moved or copied here: it is the worker's own, so room can be made in place.
     const logBytes = records.reduce((sum, record) => sum + record.length, 0);
+    // Read first: opened in place, these bytes become the database's file.
+    const seq = readSeq(snapshot);
     await this.#connect(withRoom(snapshot, replicaRoom(snapshot.length, logBytes)));
-    this.#seq = readSeq(snapshot);
+    this.#seq = seq;
     this.apply(records);
   }
 

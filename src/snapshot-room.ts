@@ -74,6 +74,48 @@ export function snapshotBuffer(size: number, room: number): Uint8Array {
 }
 
 /**
+ * A copy of `snapshot` in a buffer of its own with `room` zero bytes after it, as a view of the
+ * snapshot's length: what a checkpoint replica's worker is sent (moved), so that it opens the
+ * database in place (adoptRoom, then withRoom) instead of copying it once more. Only the
+ * snapshot's bytes are written; the room costs nothing until used. A plain copy past the longest
+ * array this runtime makes.
+ *
+ * Why: the copy a worker was sent before was a structured clone of the page's own buffer (the
+ * snapshot and its room, every byte of it written), which the worker then copied into room of
+ * its own: three copies of the database at an open, where two are needed.
+ *
+ * @example
+ * const copy = copyWithRoom(snapshot, replicaRoom(snapshot.length, logBytes));
+ * port.post({ kind: 'open', snapshot: copy, records, roomAfter: true }, [copy.buffer]);
+ */
+export function copyWithRoom(snapshot: Uint8Array, room: number): Uint8Array {
+  try {
+    const copy = new Uint8Array(new ArrayBuffer(snapshot.length + Math.max(0, room)), 0, snapshot.length);
+    copy.set(snapshot);
+    spare.add(copy.buffer);
+    return copy;
+  } catch {
+    return snapshot.slice();
+  }
+}
+
+/** True when the bytes after `snapshot` in its buffer are zero room nobody uses yet (snapshotBuffer, copyWithRoom). */
+export function hasSpareRoom(snapshot: Uint8Array): boolean {
+  const buffer = snapshot.buffer;
+  return spare.has(buffer) && snapshot.byteOffset === 0 && buffer.byteLength > snapshot.length;
+}
+
+/**
+ * Takes the bytes after `snapshot` in its buffer as room that withRoom may use in place: for a
+ * snapshot moved from another thread whose sender made them zero (copyWithRoom). Only a view at
+ * the start of its buffer qualifies.
+ */
+export function adoptRoom(snapshot: Uint8Array): void {
+  const buffer = snapshot.buffer;
+  if (buffer instanceof ArrayBuffer && snapshot.byteOffset === 0 && buffer.byteLength > snapshot.length) spare.add(buffer);
+}
+
+/**
  * The bytes to open `snapshot` from when a replay is about to grow it by about `room` bytes: the
  * snapshot followed by that many zero bytes (rounded up to whole pages), handed to sql.js without a
  * copy. Made in place when `snapshot` came from snapshotBuffer with room, else by one copy; returns

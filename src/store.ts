@@ -32,7 +32,7 @@ import { replayRecords } from './replay.js';
 import { type RetentionPolicy, type RetentionSweep, requireRetention, sweepRetention } from './retention.js';
 import { type IterateOptions, RowIterator, type RowSource } from './row-iterator.js';
 import { SizeLimit, storeLimit } from './size-limit.js';
-import { openRoom, withRoom } from './snapshot-room.js';
+import { copyWithRoom, openRoom, replicaRoom, withRoom } from './snapshot-room.js';
 import { loadSqlEngine } from './sql-engine.js';
 import { knownKind } from './sql-guard.js';
 import {
@@ -229,6 +229,9 @@ export class SQLiteStore {
         adapter.location,
         'always',
         openRoom(recovered.snapshot?.length ?? 0, journal.logBytes),
+        adapter.spawnReplica && adapter.prepareCheckpoint
+          ? requireWorkerMinBytes(options.checkpoint?.workerMinBytes)
+          : Number.POSITIVE_INFINITY,
       );
       conn = built.conn;
       const store = new SQLiteStore(options, journal, conn, migrations);
@@ -240,7 +243,11 @@ export class SQLiteStore {
       // identity, or whose log held another store's records, is rewritten at once.
       if (built.migrated || recovered.mustCheckpoint) await store.#checkpointNow(built.migrated);
       else {
-        store.#seedReplica(recovered.snapshot, recovered.raw, built.snapshotFree);
+        store.#seedReplica(
+          built.replicaSnapshot ?? recovered.snapshot,
+          recovered.raw,
+          built.replicaSnapshot !== null || built.snapshotFree,
+        );
         if (recovered.records.length >= LONG_REPLAY_RECORDS) store.#checkpointAfterOpen();
       }
       store.#watchPageHide();
@@ -360,6 +367,7 @@ export class SQLiteStore {
           this.#adapter.location,
           'always',
           openRoom(recovered.snapshot?.length ?? 0, this.#journal.logBytes),
+          this.#replicaMinBytes(),
         );
         this.#conn.close();
         this.#conn = built.conn;
@@ -370,7 +378,12 @@ export class SQLiteStore {
         this.#replica = null;
         for (const warning of recovered.warnings) this.#warn(warning);
         if (built.migrated || recovered.mustCheckpoint) await this.#checkpointNow(built.migrated);
-        else this.#seedReplica(recovered.snapshot, recovered.raw, built.snapshotFree);
+        else
+          this.#seedReplica(
+            built.replicaSnapshot ?? recovered.snapshot,
+            recovered.raw,
+            built.replicaSnapshot !== null || built.snapshotFree,
+          );
         this.#watchPageHide();
         this.#serve(share);
       }, 'taking over from the leading tab');
@@ -1002,6 +1015,12 @@ export class SQLiteStore {
     });
   }
 
+  /** The size from which this store keeps a replica (Infinity where it never does). */
+  #replicaMinBytes(): number {
+    const adapter = this.#adapter;
+    return adapter.spawnReplica && adapter.prepareCheckpoint && !this.#readOnly ? this.#workerMinBytes : Number.POSITIVE_INFINITY;
+  }
+
   /** The replica, unless it failed: then it is dropped (with a warning) and checkpoints export here again. */
   #usableReplica(): CheckpointReplica | null {
     const replica = this.#checkpointReplica;
@@ -1051,19 +1070,20 @@ export class SQLiteStore {
   async #reload(): Promise<void> {
     try {
       const recovered = await this.#journal.recover();
-      const { conn, snapshotFree } = await buildConnection(
+      const { conn, snapshotFree, replicaSnapshot } = await buildConnection(
         recovered,
         this.#migrations,
         this.#adapter.location,
         'always',
         openRoom(recovered.snapshot?.length ?? 0, this.#journal.logBytes),
+        this.#replicaMinBytes(),
       );
       this.#conn.close();
       this.#conn = conn;
       this.#limit.forget();
       this.#capture = new ChangeCapture(conn);
       this.#installCapture();
-      this.#seedReplica(recovered.snapshot, recovered.raw, snapshotFree);
+      this.#seedReplica(replicaSnapshot ?? recovered.snapshot, recovered.raw, replicaSnapshot !== null || snapshotFree);
     } catch (error) {
       this.#markClosed();
       this.#conn.close();
@@ -1127,7 +1147,8 @@ async function buildConnection(
   where: string,
   migration: 'always' | 'if-empty' = 'always',
   room = 0,
-): Promise<{ conn: Connection; migrated: boolean; snapshotFree: boolean }> {
+  replicaMinBytes = Number.POSITIVE_INFINITY,
+): Promise<{ conn: Connection; migrated: boolean; snapshotFree: boolean; replicaSnapshot: Uint8Array | null }> {
   const SQL = await loadSqlEngine();
   let conn: Connection;
   const loaded = recovered.snapshot;
@@ -1135,6 +1156,14 @@ async function buildConnection(
   // sql.js copies what it is given, except bytes withRoom handed over: those it keeps as they are.
   // When withRoom made them in the loaded snapshot's own buffer, that buffer is the database's now.
   const snapshotFree = !loaded || snapshot === loaded || snapshot?.buffer !== loaded.buffer;
+  // The replay below then writes into the loaded bytes themselves, and a replica (which replays
+  // the same records on the snapshot) must start from a copy taken before it: without one it was
+  // sent the replayed file cut to the snapshot's length, "malformed", and checkpoints went back to
+  // this thread for the session.
+  const replicaSnapshot =
+    loaded && !snapshotFree && recovered.records.length > 0 && loaded.length >= replicaMinBytes
+      ? copyWithRoom(loaded, Math.max(room, replicaRoom(loaded.length, 0)))
+      : null;
   try {
     conn = new Connection(snapshot ? new SQL.Database(snapshot) : new SQL.Database());
     // EXCLUSIVE: the store is the only connection, and without it sql.js re-locks the file and
@@ -1174,7 +1203,7 @@ async function buildConnection(
     const empty = recovered.snapshot === null && recovered.records.length === 0;
     const migrated = (migration === 'always' || empty) && migrate(conn, migrations) > 0;
     conn.clearStatements();
-    return { conn, migrated, snapshotFree };
+    return { conn, migrated, snapshotFree, replicaSnapshot };
   } catch (error) {
     conn.close();
     throw error;

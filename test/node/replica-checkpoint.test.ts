@@ -311,3 +311,29 @@ describe('checkpoints taken from a replica in a worker thread (fs)', () => {
     });
   });
 });
+
+describe('a replica after an open that replayed the log', () => {
+  it('starts from the snapshot as it was before the replay (the page replays in those bytes): no failure, checkpoints from it', async () => {
+    const path = join(root, 'replayed.db');
+    const policy = { workerMinBytes: 0, minLogBytes: 1e12, maxLogBytes: 1e12 };
+    const first = await openStore({ adapter: fsAdapter(path), checkpoint: policy });
+    await first.missions.create({ phase: 'PLANNING', uuid: 'm-replayed' });
+    await first.checkpoint();
+    // Enough to grow the database past the snapshot's length when replayed.
+    for (let i = 0; i < 300; i++) {
+      await first.toolCalls.record({ mission: 'm-replayed', toolName: `r-${i}`, args: { pad: 'x'.repeat(3000) }, success: true });
+    }
+    // Left as a killed writer leaves it: the lock file goes, the log stays.
+    await rm(`${path}.aos-lock`, { force: true });
+    const warnings: string[] = [];
+    const second = await openStore({ adapter: fsAdapter(path), checkpoint: policy, onWarning: (w) => warnings.push(w) });
+    await second.toolCalls.record({ mission: 'm-replayed', toolName: 'after', args: {}, success: true });
+    await second.checkpoint();
+    expect(warnings.filter((w) => w.includes('replica'))).toEqual([]);
+    await second.close();
+    const third = await openStore({ adapter: fsAdapter(path), checkpoint: policy });
+    expect((await third.query('SELECT count(*) AS n FROM tool_calls'))[0]).toEqual({ n: 301 });
+    expect((await third.query('PRAGMA integrity_check'))[0]).toEqual({ integrity_check: 'ok' });
+    await third.close();
+  });
+});

@@ -1,11 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { memoryAdapter } from '../../adapters/memory.js';
 import { CHUNK_BYTES, hashChunks } from '../../adapters/snapshot-chunks.js';
+import { CheckpointReplica } from '../../src/checkpoint-replica.js';
 import { Connection } from '../../src/connection.js';
 import type { ChunkHashes, PersistenceAdapter, SnapshotChunks } from '../../src/persistence-adapter.js';
 import type { ReplicaReply, ReplicaRequest } from '../../src/replica-protocol.js';
 import { serveReplica, writesReach } from '../../src/replica-worker.js';
-import { openRoom, replicaRoom, withRoom } from '../../src/snapshot-room.js';
+import { adoptRoom, openRoom, replicaRoom, withRoom } from '../../src/snapshot-room.js';
 import { loadSqlEngine } from '../../src/sql-engine.js';
 import { openStore } from '../../src/store.js';
 
@@ -257,6 +258,39 @@ describe('a replica sends only the chunks that differ', () => {
     const other = await hashed.export({ chunkBytes: CHUNK_BYTES * 4, hashes: [] });
     expect(other.chunks).toBeUndefined();
     expect(await contentOf(other.bytes!)).toEqual({ names: ['one'], check: 'ok' });
+    await store.close();
+  });
+});
+
+describe('the snapshot a replica starts from', () => {
+  it('a snapshot that cannot move is copied once, with the room the worker opens it with, and the copy moves; the worker opens it in place', async () => {
+    const { store, captured } = await capturedStore();
+    await store.toolCalls.record({ mission: 'm-chunks', toolName: 'start', args: { pad: 'p'.repeat(50_000) }, success: true });
+    await store.checkpoint();
+    const snapshot = captured.snapshot!;
+    const before = snapshot.slice();
+    const sent: { message: ReplicaRequest; transfer: readonly ArrayBuffer[] }[] = [];
+    const port = {
+      post: (message: unknown, transfer: readonly ArrayBuffer[] = []) => sent.push({ message: message as ReplicaRequest, transfer }),
+      listen: () => undefined,
+      terminate: async () => undefined,
+    };
+    const replicaPort = new CheckpointReplica(port, snapshot, [], false);
+    const open = sent[0]!;
+    expect(open.message.kind).toBe('open');
+    const copy = (open.message as Extract<ReplicaRequest, { kind: 'open' }>).snapshot!;
+    expect((open.message as { roomAfter?: boolean }).roomAfter).toBe(true);
+    expect(open.transfer).toEqual([copy.buffer]);
+    expect(copy.buffer).not.toBe(snapshot.buffer);
+    expect(copy.byteOffset).toBe(0);
+    expect(copy.buffer.byteLength).toBe(snapshot.length + replicaRoom(snapshot.length, 0));
+    expect(Buffer.from(copy).equals(Buffer.from(before))).toBe(true);
+    expect(new Uint8Array(copy.buffer, copy.length).every((b) => b === 0)).toBe(true);
+    // The worker's side: the database opens in those bytes, no copy of its own.
+    adoptRoom(copy);
+    const opened = withRoom(copy, replicaRoom(copy.length, 0));
+    expect(opened.buffer).toBe(copy.buffer);
+    await replicaPort.close();
     await store.close();
   });
 });
