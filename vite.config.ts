@@ -17,7 +17,9 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
     build: {
       target: 'es2022',
       outDir: 'dist',
-      emptyOutDir: false,
+      // Emptied first: chunk names carry a hash, so an earlier build's chunks would otherwise stay
+      // beside the new ones and ship with `npm pack` (the types that tsc writes next land after).
+      emptyOutDir: true,
       minify: false,
       sourcemap: false,
       lib: {
