@@ -224,6 +224,77 @@ describe('indexeddb checkpoints from the replica (Web Worker)', () => {
     expect((await again.query('PRAGMA integrity_check'))[0]).toEqual({ integrity_check: 'ok' });
   });
 
+  it('an explicit checkpoint while a background one waits: the background one is dropped, nothing fails, nothing reloads', async () => {
+    const name = uniqueName('replica-race');
+    const inner = indexedDbAdapter(name, { lock: 'fail' });
+    // Only the first prepared checkpoint (a background one) waits at the gate; the explicit one
+    // after it goes through. Loads are counted: a reload would read the state again.
+    let release!: () => void;
+    const opened = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let prepared = 0;
+    let loads = 0;
+    const commits: ('committed' | 'discarded')[] = [];
+    const adapter = new Proxy(inner, {
+      get(target, key) {
+        if (key === 'load') {
+          return () => {
+            loads++;
+            return target.load();
+          };
+        }
+        if (key === 'prepareCheckpoint') {
+          return async (snapshot: Uint8Array | SnapshotChunks, hints?: SnapshotHints): Promise<PreparedCheckpoint> => {
+            if (++prepared === 1) await opened;
+            const ready = await target.prepareCheckpoint!(snapshot, hints);
+            return {
+              commit: async (keep) => {
+                await ready.commit(keep);
+                commits.push('committed');
+              },
+              discard: async () => {
+                await ready.discard();
+                commits.push('discarded');
+              },
+            };
+          };
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const warnings: string[] = [];
+    const store = await openStore({ adapter, checkpoint: FROM_REPLICA, onWarning: (m) => warnings.push(m) });
+    stores.push(store);
+    await store.missions.create({ phase: 'PLANNING', uuid: 'm-race' });
+    let written = 0;
+    const write = async () => {
+      written++;
+      await store.toolCalls.record({ mission: 'm-race', toolName: `r-${written}`, args: { pad: 'z'.repeat(300) }, success: true });
+    };
+    await until('a checkpoint from the replica', () => prepared > 0, write);
+    for (let i = 0; i < 20; i++) await write();
+    // The background checkpoint waits with the snapshot it exported; this one exports a newer
+    // snapshot, commits, and replaces the manifest the waiting one was diffed against.
+    await store.checkpoint();
+    expect(commits).toEqual(['committed']);
+    release();
+    // The waiting one is dropped when its turn comes (its generation is gone), and background
+    // checkpoints go on after it.
+    await until('the waiting checkpoint dropped and another committed', () => commits.filter((c) => c === 'committed').length >= 2, write);
+    expect(commits.slice(0, 2)).toEqual(['committed', 'discarded']);
+    expect(loads).toBe(1);
+    expect(warnings.filter((w) => /checkpoint|export/.test(w))).toEqual([]);
+    await store.close();
+
+    const again = await openStore({ adapter: indexedDbAdapter(name, { lock: 'fail' }), onWarning: () => undefined });
+    stores.push(again);
+    expect((await again.query('PRAGMA integrity_check'))[0]).toEqual({ integrity_check: 'ok' });
+    const rows = await again.query<{ tool_name: string }>('SELECT tool_name FROM tool_calls ORDER BY id');
+    expect(rows.map((r) => r.tool_name)).toEqual(Array.from({ length: written }, (_, i) => `r-${i + 1}`));
+  });
+
   it('after a commit that kept records, the log holds them beside the new snapshot and an open replays them', async () => {
     const name = uniqueName('replica-kept');
     const { adapter, gate } = gated(indexedDbAdapter(name, { lock: 'fail' }));
